@@ -1,0 +1,301 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: SMS gateway cluster maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kannel_info
+short_description: Health verdict and per-set state of one Kannel gateway node
+description:
+  - Reads bearerbox's status.xml once and returns the gateway state, message counters and queue
+    figures, every link and box, a health verdict C(healthy), C(degraded) or C(down) with the
+    reasons, and for each configuration set it is given whether the node carries it
+    (C(active)), does not (C(passive)) or carries part of it (C(partial)).
+  - Read-only. An unreachable admin interface is a result (RV(health=down), RV(reachable=false)
+    and the reason), not a failure. A C(Denied) answer (wrong password) fails the task, because it
+    is a configuration error and not the node's health; it is not retried.
+version_added: 0.1.0
+author:
+  - SMS gateway cluster maintainers (@smsgw)
+extends_documentation_fragment:
+  - smsgw.cluster.kannel_admin
+options:
+  sets:
+    description:
+      - >-
+        The configuration sets to report on, as C({NAME: {links: [LINK_ID, ...], smsbox: ID}}).
+        C(links) are link ids (smsc-admin-id); C(smsbox) is the C(smsbox-id) of the set's smsbox
+        (omit it for a set without one). No other keys are accepted.
+      - A set is active on this node when all its links are loaded by bearerbox and its smsbox is
+        connected, passive when none of them is, partial otherwise.
+    type: dict
+    default: {}
+  expect_active:
+    description:
+      - Names of the sets this node is expected to serve. When given, the verdict is C(degraded)
+        if a link of an expected set is not online or its smsbox is not connected, or if a link of
+        a set that is not expected is loaded or its smsbox connected.
+      - When omitted, only the gateway itself is judged.
+    type: list
+    elements: str
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to compare.
+notes:
+  - C(down) means the admin interface does not answer or the gateway is shutting down;
+    C(degraded) covers a suspended or isolated gateway and the expectation checks above.
+seealso:
+  - module: smsgw.cluster.kannel_link
+"""
+
+EXAMPLES = r"""
+- name: Health of the local gateway
+  smsgw.cluster.kannel_info:
+    admin_password: "{{ kannel_status_password }}"
+    sets:
+      node-a: {links: [a-smpp-1, a-smpp-2], smsbox: node-a}
+      node-b: {links: [b-smpp-1], smsbox: node-b}
+    expect_active: [node-a]
+  register: gw
+
+- name: Fail when the node is not healthy
+  ansible.builtin.assert:
+    that: gw.health == 'healthy'
+    fail_msg: "{{ inventory_hostname }}: {{ gw.reasons | join('; ') }}"
+"""
+
+RETURN = r"""
+health:
+  description: C(healthy), C(degraded) or C(down).
+  returned: always
+  type: str
+  sample: degraded
+reasons:
+  description: Why the verdict is not C(healthy) (empty when it is).
+  returned: always
+  type: list
+  elements: str
+  sample: ["link a-smpp-2 of expected-active set node-a is re-connecting"]
+reachable:
+  description: Whether the admin interface answered.
+  returned: always
+  type: bool
+gateway:
+  description: C(state) (running, suspended, isolated, ...), C(uptime) seconds, C(version),
+    C(status_text). Empty when unreachable.
+  returned: always
+  type: dict
+  sample: {"state": "running", "uptime": 62, "version": "1.4.5",
+           "status_text": "running, uptime 0d 0h 1m 2s"}
+queues:
+  description: C(sms_sent_queued) (MT waiting for a link), C(sms_received_queued) (MO waiting for an
+    smsbox), C(store_size), C(dlr_queued), C(links_queued) (sum of the links' queued). Empty
+    when unreachable.
+  returned: always
+  type: dict
+  sample: {"sms_sent_queued": 0, "sms_received_queued": 0, "store_size": 0, "dlr_queued": 0,
+           "links_queued": 0}
+sms:
+  description: The gateway's SMS counters from status.xml (received/sent totals and queued,
+    store size, rates).
+  returned: always
+  type: dict
+links:
+  description: Every link bearerbox has loaded, with C(id), C(admin_id), C(name), C(state),
+    C(status_text), C(online_seconds), C(queued), C(failed), C(sms_received), C(sms_sent),
+    C(dlr_received), C(dlr_sent).
+  returned: always
+  type: list
+  elements: dict
+boxes:
+  description: Every connected box with C(type), C(id), C(ip), C(queue), C(state), C(uptime),
+    C(status_text), C(ssl).
+  returned: always
+  type: list
+  elements: dict
+sets:
+  description: Per set name, C(state) (C(active), C(passive), C(partial), or C(unknown) when
+    unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
+    C(failed); state C(absent) when not loaded), C(smsbox) (C(id), C(connected)) and C(queued).
+  returned: always
+  type: dict
+  sample: {"node-a": {"state": "active", "expected_active": true, "queued": 0,
+                      "links": {"a-smpp-1": {"state": "online", "online_seconds": 12,
+                                             "queued": 0, "failed": 0}},
+                      "smsbox": {"id": "node-a", "connected": true}}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
+    KannelAdmin,
+    KannelAdminDenied,
+    KannelAdminError,
+    KannelUnreachable,
+    kannel_admin_argument_spec,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
+    find_box,
+    links_by_admin_id,
+)
+
+
+def normalize_sets(raw):
+    """Validate {name: {links: [...], smsbox: id}}; returns (sets, errors)."""
+    sets, errors = {}, []
+    for name, spec in raw.items():
+        spec = {} if spec is None else spec
+        if not isinstance(spec, dict):
+            errors.append("set %s is not a dict" % name)
+            continue
+        extra = sorted(set(spec) - set(("links", "smsbox")))
+        if extra:
+            errors.append("set %s has unknown key(s) %s" % (name, ", ".join(extra)))
+        links = spec.get("links") or []
+        if isinstance(links, str) or not isinstance(links, list) or \
+                not all(isinstance(x, str) for x in links):
+            errors.append("set %s: links must be a list of link ids" % name)
+            links = []
+        box = spec.get("smsbox")
+        if box is not None and not isinstance(box, str):
+            errors.append("set %s: smsbox must be a string" % name)
+            box = None
+        sets[str(name)] = {"links": list(links), "smsbox": box}
+    return sets, errors
+
+
+def set_report(name, spec, status, expected):
+    by_id = links_by_admin_id(status)
+    links = {}
+    for link_id in spec.get("links") or []:
+        link = by_id.get(link_id)
+        if link is None:
+            links[link_id] = {"state": "absent", "online_seconds": None, "queued": 0, "failed": 0}
+        else:
+            links[link_id] = {"state": link["state"], "online_seconds": link["online_seconds"],
+                              "queued": link["queued"], "failed": link["failed"]}
+    box_id = spec.get("smsbox")
+    smsbox = None
+    parts = [v["state"] != "absent" for v in links.values()]
+    if box_id:
+        box = find_box(status, box_id)
+        smsbox = {"id": box_id, "connected": box is not None,
+                  "state": box["state"] if box else "absent"}
+        parts.append(box is not None)
+    if parts and all(parts):
+        state = "active"
+    elif not any(parts):
+        state = "passive"
+    else:
+        state = "partial"
+    return {"state": state, "expected_active": expected, "links": links, "smsbox": smsbox,
+            "queued": sum(v["queued"] for v in links.values())}
+
+
+def judge(status, sets, expect_active):
+    """Return (health, reasons, set reports) for a parsed status."""
+    reasons = []
+    health = "healthy"
+    gw_state = status["gateway"]["state"]
+    if gw_state in ("suspended", "isolated"):
+        health = "degraded"
+        reasons.append("gateway is %s (admin `resume' puts it back to running)" % gw_state)
+    elif gw_state != "running":
+        health = "down"
+        reasons.append("gateway state is %r" % status["gateway"]["status_text"])
+
+    reports = {}
+    for name in sorted(sets):
+        spec = sets[name] or {}
+        expected = None if expect_active is None else name in expect_active
+        rep = set_report(name, spec, status, expected)
+        reports[name] = rep
+        if expected is True:
+            for link_id, info in sorted(rep["links"].items()):
+                if info["state"] != "online":
+                    reasons.append("link %s of expected-active set %s is %s"
+                                   % (link_id, name, "not loaded" if info["state"] == "absent"
+                                      else info["state"]))
+            if rep["smsbox"] and not rep["smsbox"]["connected"]:
+                reasons.append("smsbox %s of expected-active set %s is not connected to bearerbox"
+                               % (rep["smsbox"]["id"], name))
+        elif expected is False:
+            for link_id, info in sorted(rep["links"].items()):
+                if info["state"] != "absent":
+                    reasons.append("link %s of set %s (not expected active here) is loaded (%s)"
+                                   % (link_id, name, info["state"]))
+            if rep["smsbox"] and rep["smsbox"]["connected"]:
+                reasons.append("smsbox %s of set %s (not expected active here) is connected"
+                               % (rep["smsbox"]["id"], name))
+    if health == "healthy" and reasons:
+        health = "degraded"
+    return health, reasons, reports
+
+
+def queues_of(status):
+    sms = status["sms"]
+    return {
+        "sms_sent_queued": sms["sent_queued"],
+        "sms_received_queued": sms["received_queued"],
+        "store_size": sms["store_size"],
+        "dlr_queued": status["dlr"]["queued"],
+        "links_queued": sum(link["queued"] for link in status["links"]),
+    }
+
+
+def run(admin, sets, expect_active):
+    try:
+        status = admin.status()
+    except KannelUnreachable as e:
+        reports = dict((name, {"state": "unknown", "expected_active": None if expect_active is None
+                               else name in expect_active, "links": {}, "smsbox": None,
+                               "queued": None}) for name in sorted(sets))
+        return dict(changed=False, health="down", reachable=False,
+                    reasons=["admin interface unreachable: %s (bearerbox not running, or wrong "
+                             "admin_url)" % e],
+                    gateway={}, queues={}, sms={}, links=[], boxes=[], sets=reports)
+    health, reasons, reports = judge(status, sets, expect_active)
+    return dict(changed=False, health=health, reasons=reasons, reachable=True,
+                gateway=status["gateway"], queues=queues_of(status), sms=status["sms"],
+                links=status["links"], boxes=status["boxes"], sets=reports)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=kannel_admin_argument_spec(
+            sets=dict(type="dict", default={}),
+            expect_active=dict(type="list", elements="str"),
+        ),
+        supports_check_mode=True,
+    )
+    sets, errors = normalize_sets(module.params["sets"] or {})
+    if errors:
+        module.fail_json(msg="invalid sets: %s; expected {NAME: {links: [LINK_ID, ...], smsbox: ID}}"
+                         % "; ".join(errors))
+    expect = module.params["expect_active"]
+    if expect is not None:
+        unknown = [name for name in expect if name not in sets]
+        if unknown:
+            module.fail_json(msg="expect_active names set(s) not in sets: %s (known: %s)"
+                             % (", ".join(unknown), ", ".join(sorted(sets)) or "none"))
+    admin = KannelAdmin(module.params["admin_url"], module.params["admin_password"],
+                        module.params["timeout"], module=module)
+    try:
+        module.exit_json(**run(admin, sets, expect))
+    except KannelAdminDenied as e:
+        module.fail_json(msg=str(e))
+    except KannelAdminError as e:
+        module.fail_json(msg="bearerbox admin interface: %s" % e)
+
+
+if __name__ == "__main__":
+    main()

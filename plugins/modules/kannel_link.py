@@ -1,0 +1,646 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: SMS gateway cluster maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kannel_link
+short_description: Make Kannel provider links active (loaded and online) or passive (not loaded)
+description:
+  - Makes the given bearerbox provider links (smsc groups) match one desired state in one task.
+  - C(active) means the link's group file is in O(active_dir) (a copy of the file in
+    O(available_dir), same mode and owner) and the link is loaded by bearerbox and online.
+    A missing link is added with C(add-smsc), a C(dead) one is started with C(start-smsc).
+  - C(passive) means the link is not loaded (absent from status.xml) and its file is not in
+    O(active_dir), so bearerbox does not connect it at its next start either. A loaded link is
+    removed with C(remove-smsc); its file is deleted once the link is gone from status.xml.
+  - Reads status.xml once, sends only the commands needed, then polls status.xml for all links
+    together until every link is online (or gone), or O(wait_timeout) passes.
+  - Kannel's link commands are not idempotent; this module is (it decides from the status first).
+  - If the admin interface cannot be reached, O(state=passive) still removes the links' files from
+    O(active_dir) (bearerbox is not running there, nothing is connected, and it must not connect
+    them at its next start) and warns; O(state=active) fails without changing anything.
+version_added: 0.1.0
+author:
+  - SMS gateway cluster maintainers (@smsgw)
+extends_documentation_fragment:
+  - smsgw.cluster.kannel_admin
+options:
+  links:
+    description:
+      - Link ids (the smsc-id and smsc-admin-id of the group; the file is C(<id>.conf)).
+      - An id with no file in O(available_dir) that bearerbox does not know either is reported by
+        name before any command is sent.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - C(active) to load and connect the links, C(passive) to remove them.
+    type: str
+    required: true
+    choices: [active, passive]
+  active_dir:
+    description:
+      - The directory bearerbox includes (C(include = "<active_dir>") in bearerbox.conf).
+    type: path
+    default: /etc/kannel/smsc-active
+  available_dir:
+    description:
+      - The directory holding one smsc group file C(<id>.conf) per link, active or not.
+    type: path
+    default: /etc/kannel/smsc-available
+  wait_timeout:
+    description:
+      - Seconds to wait, after the commands, until every link is online (O(state=active)) or
+        gone from status.xml (O(state=passive)). On timeout the task fails naming the links that
+        did not make it and their last state; changes already made are kept.
+    type: float
+    default: 30
+  drain_timeout:
+    description:
+      - With O(state=passive), first wait up to this many seconds until the C(queued) figure of
+        every loaded link is 0 and the gateway's queue of outgoing messages
+        (C(<sms><sent><queued>)) is empty. If the time passes, fail naming the links still holding
+        messages and the gateway figure, and change nothing (messages queued for a removed link
+        stay in the store until the link is added again on this node).
+      - The gateway figure is included because Kannel 1.4.5 counts a message waiting for a link
+        that is not online (connecting, re-connecting) only there, never in the link's own
+        C(queued), and cannot tell which link it waits for. Messages waiting for other links of the
+        gateway therefore also hold the drain.
+      - C(0) does not wait.
+    type: float
+    default: 0
+  require_online:
+    description:
+      - With O(state=active), whether a link must reach C(online). When false, a link that is
+        loaded but C(connecting) or C(re-connecting) (provider unreachable or refusing the bind)
+        counts as done; such links are listed in RV(not_online) and a warning names them.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reads status.xml and reports the actions it would take; changes nothing.
+  diff_mode:
+    support: full
+    description: Before and after state of each link (state in status.xml, file in active_dir).
+notes:
+  - A link that is connecting or re-connecting when O(state=active) is asked is left alone (it is
+    loaded and retrying by itself); no command would make it connect sooner.
+  - After C(stop-smsc) an SMPP link may still show C(online) or C(disconnected) for a moment before
+    C(dead); such links are waited for before C(start-smsc) is sent.
+  - When an active link's file in O(available_dir) changed, the copy in O(active_dir) is updated
+    and a warning says that the running link keeps its old settings until it is passivated and
+    activated again (the module never restarts a running link by itself).
+seealso:
+  - module: smsgw.cluster.kannel_info
+"""
+
+EXAMPLES = r"""
+- name: Take over the peer's provider links
+  smsgw.cluster.kannel_link:
+    links: [peer-smpp-1, peer-smpp-2]
+    state: active
+    admin_password: "{{ kannel_admin_password }}"
+
+- name: Give them back, once their queues are empty
+  smsgw.cluster.kannel_link:
+    links: [peer-smpp-1, peer-smpp-2]
+    state: passive
+    drain_timeout: 60
+    admin_password: "{{ kannel_admin_password }}"
+
+- name: Activate links on another node from the controller's point of view
+  smsgw.cluster.kannel_link:
+    links: "{{ kannel_links | selectattr('home', 'eq', 'node-a') | map(attribute='id') | list }}"
+    state: active
+    admin_url: "http://{{ hostvars['node-a'].kannel_cluster_address }}:13000"
+    admin_password: "{{ kannel_admin_password }}"
+    wait_timeout: 60
+    require_online: false
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    link:
+      description: Link id.
+      type: str
+    action:
+      description: C(copy-config), C(delete-config), C(add-smsc), C(start-smsc), C(remove-smsc)
+        or C(wait-drain).
+      type: str
+    reply:
+      description: bearerbox's reply text for a command (not in check mode).
+      type: str
+      returned: for commands that were sent
+  sample: [{"link": "s1", "action": "copy-config"}, {"link": "s1", "action": "add-smsc",
+            "reply": "SMSC `s1' added"}]
+links:
+  description: Per link id, its state before and after. C(state) is the link's status in
+    status.xml (C(online), C(connecting), C(re-connecting), C(disconnected), C(dead)) or C(absent)
+    when bearerbox does not have it, C(unknown) when the admin interface was unreachable;
+    C(config_active) says whether its file is in O(active_dir).
+  returned: always
+  type: dict
+  sample: {"s1": {"before": {"state": "absent", "config_active": false},
+                  "after": {"state": "online", "config_active": true}}}
+not_online:
+  description: Links loaded but not online when O(require_online=false), with their state.
+  returned: always
+  type: dict
+  sample: {"s2": "re-connecting"}
+reachable:
+  description: Whether bearerbox's admin interface answered.
+  returned: always
+  type: bool
+status_requests:
+  description: How many status.xml reads the task made (one before, plus the polls).
+  returned: always
+  type: int
+elapsed:
+  description: Seconds the task took.
+  returned: always
+  type: float
+"""
+
+import os
+import re
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
+    KannelAdmin,
+    KannelAdminDenied,
+    KannelAdminError,
+    KannelUnreachable,
+    kannel_admin_argument_spec,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import links_by_admin_id
+
+LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+SETTLING = ("disconnected",)
+LOADED_NOT_ONLINE = ("connecting", "re-connecting")
+
+
+class LinkError(Exception):
+    def __init__(self, msg, **extra):
+        super(LinkError, self).__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+def _same_file(src, dst):
+    """True when dst exists with src's content, mode and owner."""
+    try:
+        s, d = os.stat(src), os.stat(dst)
+    except OSError:
+        return False
+    if (s.st_mode & 0o7777, s.st_uid, s.st_gid) != (d.st_mode & 0o7777, d.st_uid, d.st_gid):
+        return False
+    if s.st_size != d.st_size:
+        return False
+    with open(src, "rb") as a, open(dst, "rb") as b:
+        return a.read() == b.read()
+
+
+def copy_config(src, dst):
+    """Atomically copy src to dst with src's mode and owner."""
+    st = os.stat(src)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dst), dir=os.path.dirname(dst))
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            out.write(inp.read())
+        os.chmod(tmp, st.st_mode & 0o7777)
+        tst = os.stat(tmp)
+        if (tst.st_uid, tst.st_gid) != (st.st_uid, st.st_gid):
+            os.chown(tmp, st.st_uid, st.st_gid)
+        os.rename(tmp, dst)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class LinkManager(object):
+    """Decides and applies; separated from AnsibleModule so unit tests can drive it."""
+
+    def __init__(self, admin, links, state, active_dir, available_dir, wait_timeout=30.0,
+                 drain_timeout=0.0, require_online=True, check_mode=False, sleep=time.sleep,
+                 clock=time.monotonic):
+        self.admin = admin
+        self.ids = []
+        for link in links:
+            if link not in self.ids:
+                self.ids.append(link)
+        self.state = state
+        self.active_dir = active_dir
+        self.available_dir = available_dir
+        self.wait_timeout = float(wait_timeout)
+        self.drain_timeout = float(drain_timeout)
+        self.require_online = require_online
+        self.check_mode = check_mode
+        self.sleep = sleep
+        self.clock = clock
+        self.actions = []
+        self.warnings = []
+        self.changed = False
+        self.status_requests = 0
+        self.reachable = True
+        self.before = {}
+        self.after = {}
+        self.not_online = {}
+        self.loaded_count = None
+        self.before_loaded = None
+        self.gateway_queued = 0
+
+    # ------------------------------------------------------------- helpers
+    def available_path(self, link):
+        return os.path.join(self.available_dir, link + ".conf")
+
+    def active_path(self, link):
+        return os.path.join(self.active_dir, link + ".conf")
+
+    def read_states(self):
+        self.status_requests += 1
+        status = self.admin.status()
+        by_id = links_by_admin_id(status)
+        self.loaded_count = len(status["links"])
+        self.gateway_queued = status["sms"]["sent_queued"]
+        return dict((link, by_id.get(link)) for link in self.ids)
+
+    @staticmethod
+    def state_of(entry):
+        return entry["state"] if entry else "absent"
+
+    def poll(self, done, timeout, first=None):
+        """Poll status.xml (all links per read) until done(states) or timeout. Returns states."""
+        deadline = self.clock() + timeout
+        states = first
+        delay = 0.02
+        while True:
+            if states is not None and done(states):
+                return states, True
+            if self.clock() >= deadline:
+                return states, False
+            self.sleep(delay)
+            delay = min(delay * 2, 0.25)
+            states = self.read_states()
+
+    def record(self, link, action, **extra):
+        item = {"link": link, "action": action}
+        item.update(extra)
+        self.actions.append(item)
+
+    def describe(self, states, links):
+        return ", ".join("%s (%s)" % (link, self.state_of(states.get(link)) if states else "unknown")
+                         for link in links)
+
+    # ------------------------------------------------------------- checks
+    def validate_ids(self):
+        bad = [link for link in self.ids if not LINK_ID_RE.match(link)]
+        if bad:
+            raise LinkError("invalid link id(s): %s (letters, digits and _ . @ + - only; the id is "
+                            "also the file name <id>.conf)" % ", ".join(repr(b) for b in bad))
+
+    def unknown_ids(self, states):
+        unknown = []
+        for link in self.ids:
+            in_status = states is not None and states.get(link) is not None
+            if in_status or os.path.exists(self.available_path(link)):
+                continue
+            if self.state == "passive" and os.path.exists(self.active_path(link)):
+                continue
+            unknown.append(link)
+        return unknown
+
+    def fail_unknown(self, unknown):
+        if unknown:
+            raise LinkError(
+                "unknown link id(s): %s: no %s/<id>.conf and not loaded by bearerbox. Check the "
+                "ids against kannel_links and that the node's configuration was deployed."
+                % (", ".join(unknown), self.available_dir), unknown_links=unknown)
+
+    # ------------------------------------------------------------- run
+    def run(self):
+        self.validate_ids()
+        try:
+            states = self.read_states()
+        except KannelUnreachable as e:
+            self.reachable = False
+            return self.run_unreachable(str(e))
+        self.fail_unknown(self.unknown_ids(states))
+        self.before_loaded = self.loaded_count
+
+        for link in self.ids:
+            self.before[link] = {"state": self.state_of(states[link]),
+                                 "config_active": os.path.exists(self.active_path(link))}
+
+        # A link that was just stopped shows `disconnected` (or still `online`) for a moment;
+        # start-smsc / remove-smsc in that window fail. Let it settle first.
+        settling = [link for link in self.ids if self.state_of(states[link]) in SETTLING]
+        if settling:
+            states, ok = self.poll(
+                lambda s: not any(self.state_of(s[link]) in SETTLING for link in settling),
+                self.wait_timeout, first=states)
+            if not ok:
+                raise LinkError("links still disconnecting after %.0f s: %s"
+                                % (self.wait_timeout, self.describe(states, settling)))
+
+        if self.state == "active":
+            self.activate(states)
+        else:
+            self.passivate(states)
+        return self.result()
+
+    def run_unreachable(self, reason):
+        if self.state == "active":
+            raise LinkError(
+                "cannot activate %s: %s. Nothing was changed. Start bearerbox (it loads every link "
+                "whose file is in %s) or fix admin_url/timeout."
+                % (", ".join(self.ids), reason, self.active_dir),
+                reachable=False)
+        self.fail_unknown(self.unknown_ids(None))
+        removed = []
+        for link in self.ids:
+            present = os.path.exists(self.active_path(link))
+            self.before[link] = {"state": "unknown", "config_active": present}
+            self.after[link] = {"state": "unknown", "config_active": False}
+            if present:
+                self.record(link, "delete-config", path=self.active_path(link))
+                if not self.check_mode:
+                    os.unlink(self.active_path(link))
+                removed.append(link)
+                self.changed = True
+        self.warnings.append(
+            "bearerbox admin interface unreachable (%s); assumed bearerbox is not running, so no link "
+            "is connected. %s so that bearerbox does not load them at its next start."
+            % (reason, ("Removed the files of %s from %s" % (", ".join(removed), self.active_dir))
+               if removed else "No link file was in %s" % self.active_dir))
+        return self.result()
+
+    def activate(self, states):
+        to_copy, to_add, to_start, stale_running = [], [], [], []
+        for link in self.ids:
+            st = self.state_of(states[link])
+            src = self.available_path(link)
+            if os.path.exists(src) and not _same_file(src, self.active_path(link)):
+                to_copy.append(link)
+                if st != "absent" and st != "dead":
+                    stale_running.append(link)
+            if st == "absent":
+                to_add.append(link)
+            elif st == "dead":
+                to_start.append(link)
+        missing_src = [link for link in to_add + to_start
+                       if not os.path.exists(self.available_path(link))
+                       and not os.path.exists(self.active_path(link))]
+        if missing_src:
+            raise LinkError("cannot load %s: no %s/<id>.conf to copy into %s"
+                            % (", ".join(missing_src), self.available_dir, self.active_dir))
+
+        # Files of links that need no add-smsc first (start-smsc re-reads them too). Then, per
+        # link to add, its file and its add-smsc: bearerbox re-reads its whole configuration on
+        # every add, so a file copied only just before its own add halves that work when many
+        # links are activated at once (each add parses only the links active so far).
+        def copy(link):
+            self.record(link, "copy-config", path=self.active_path(link))
+            if not self.check_mode:
+                copy_config(self.available_path(link), self.active_path(link))
+            self.changed = True
+
+        for link in to_copy:
+            if link not in to_add:
+                copy(link)
+        if stale_running:
+            self.warnings.append(
+                "updated the file of running link(s) %s in %s; they keep running with their previous "
+                "settings until passivated and activated again" % (", ".join(stale_running),
+                                                                   self.active_dir))
+
+        failures = []
+        for command, link in [("start-smsc", x) for x in to_start] + [("add-smsc", x) for x in to_add]:
+            if command == "add-smsc" and link in to_copy:
+                copy(link)
+            self.changed = True
+            if self.check_mode:
+                self.record(link, command)
+                continue
+            res = self.admin.command(command, link)
+            self.record(link, command, reply=res["reply"])
+            if not res["ok"]:
+                failures.append((link, command, res["reply"]))
+                if command == "add-smsc" and not self.before[link]["config_active"]:
+                    # Not loaded: take the new file out again, so that a file bearerbox could
+                    # not load does not stop its next start.
+                    os.unlink(self.active_path(link))
+                    self.record(link, "delete-config", path=self.active_path(link))
+
+        if self.check_mode:
+            for link in self.ids:
+                self.after[link] = {"state": "online" if link in to_add + to_start
+                                    else self.state_of(states[link]), "config_active": True}
+            return
+
+        failed_ids = [f[0] for f in failures]
+        waiting = [link for link in self.ids if link not in failed_ids]
+
+        def done(s):
+            for link in waiting:
+                st = self.state_of(s[link])
+                if st == "online":
+                    continue
+                if not self.require_online and st in LOADED_NOT_ONLINE:
+                    continue
+                return False
+            return True
+
+        states, ok = self.poll(done, self.wait_timeout, first=states if not (to_add or to_start)
+                               else None)
+        for link in self.ids:
+            self.after[link] = {"state": self.state_of(states[link]),
+                                "config_active": os.path.exists(self.active_path(link))}
+            if self.after[link]["state"] in LOADED_NOT_ONLINE:
+                self.not_online[link] = self.after[link]["state"]
+        if failures:
+            hint = ("bearerbox gives the reason only in its log; a `Could not add/re-start' usually "
+                    "means a syntax error in one of the included files (check them with "
+                    "/usr/lib/kannel/test/test_cfg) or that the link changed state meanwhile (run "
+                    "the task again).")
+            if self.before_loaded == 0 and any(f[1] == "add-smsc" for f in failures):
+                hint = ("bearerbox has no link loaded at all: Kannel 1.4.5 starts its SMSC layer "
+                        "only when its configuration has an smsc group at start-up, and refuses "
+                        "every add-smsc otherwise. Keep a placeholder group loaded in "
+                        "bearerbox.conf (e.g. smsc = loopback with an allowed-smsc-id no account "
+                        "has) and restart bearerbox; the links whose files are in %s are loaded "
+                        "then. Otherwise: " % self.active_dir) + hint
+            raise LinkError(
+                "bearerbox refused: %s. %s" % ("; ".join("%s %s -> %r" % (c, link, r)
+                                                         for link, c, r in failures), hint),
+                **self.result())
+        if not ok:
+            late = [link for link in waiting if self.state_of(states[link]) != "online"]
+            raise LinkError(
+                "timed out after %.0f s waiting for link(s) to come online: %s. The configuration "
+                "change was made and bearerbox keeps retrying; connecting/re-connecting means the "
+                "provider is unreachable or refuses the bind (check host, port, credentials and "
+                "the provider, and bearerbox's log), or set require_online=false to accept loaded "
+                "links." % (self.wait_timeout, self.describe(states, late)), **self.result())
+        if self.not_online:
+            self.warnings.append("loaded but not online: %s" % ", ".join(
+                "%s (%s)" % kv for kv in sorted(self.not_online.items())))
+
+    def passivate(self, states):
+        loaded = [link for link in self.ids if states[link] is not None]
+        if loaded and self.drain_timeout > 0:
+            if self.check_mode:
+                for link in loaded:
+                    if states[link]["queued"]:
+                        self.record(link, "wait-drain", queued=states[link]["queued"])
+                if self.gateway_queued:
+                    self.warnings.append("would first wait for the gateway's %d queued outgoing "
+                                         "messages (drain_timeout)" % self.gateway_queued)
+            else:
+                def drained(s):
+                    return (self.gateway_queued == 0
+                            and all(not s[link] or not s[link]["queued"] for link in loaded))
+                states, ok = self.poll(drained, self.drain_timeout, first=states)
+                if not ok:
+                    holding = ["%s (%d queued)" % (link, states[link]["queued"])
+                               for link in loaded if states[link] and states[link]["queued"]]
+                    if self.gateway_queued:
+                        holding.append("the gateway (%d outgoing messages queued, not attributed "
+                                       "to a link: waiting for a link that is not online)"
+                                       % self.gateway_queued)
+                    raise LinkError(
+                        "messages still queued after drain_timeout=%.0f s: %s. Nothing was "
+                        "changed. Wait for the providers to accept them, raise drain_timeout, or "
+                        "set drain_timeout=0 to remove the links anyway (their messages then stay "
+                        "in the store until the links are activated on this node again)."
+                        % (self.drain_timeout, "; ".join(holding)), changed=False)
+                loaded = [link for link in self.ids if states[link] is not None]
+
+        failures = []
+        for link in loaded:
+            self.changed = True
+            if self.check_mode:
+                self.record(link, "remove-smsc")
+                continue
+            res = self.admin.command("remove-smsc", link)
+            self.record(link, "remove-smsc", reply=res["reply"])
+            if not res["ok"]:
+                failures.append((link, res["reply"]))
+
+        if loaded and not self.check_mode:
+            failed_ids = [f[0] for f in failures]
+            waiting = [link for link in loaded if link not in failed_ids]
+            states, ok = self.poll(lambda s: all(s[link] is None for link in waiting),
+                                   self.wait_timeout)
+            if failures or not ok:
+                for link in self.ids:
+                    self.after[link] = {"state": self.state_of(states[link]),
+                                        "config_active": os.path.exists(self.active_path(link))}
+                parts = []
+                if failures:
+                    parts.append("bearerbox refused: %s" % "; ".join(
+                        "remove-smsc %s -> %r" % f for f in failures))
+                if not ok:
+                    parts.append("timed out after %.0f s waiting for %s to leave status.xml"
+                                 % (self.wait_timeout, self.describe(
+                                     states, [lk for lk in waiting if states[lk] is not None])))
+                raise LinkError("; ".join(parts) + ". Their files were left in %s; run the task "
+                                "again, see bearerbox's log." % self.active_dir, **self.result())
+
+        for link in self.ids:
+            path = self.active_path(link)
+            if os.path.exists(path):
+                self.record(link, "delete-config", path=path)
+                if not self.check_mode:
+                    os.unlink(path)
+                self.changed = True
+            self.after[link] = {"state": "absent", "config_active": False}
+
+    def result(self):
+        links = {}
+        for link in self.ids:
+            if link in self.before:
+                links[link] = {"before": self.before[link],
+                               "after": self.after.get(link, self.before[link])}
+        return dict(
+            changed=self.changed,
+            actions=self.actions,
+            links=links,
+            not_online=self.not_online,
+            reachable=self.reachable,
+            status_requests=self.status_requests,
+            diff=dict(before=dict((k, v["before"]) for k, v in links.items()),
+                      after=dict((k, v["after"]) for k, v in links.items())),
+        )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=kannel_admin_argument_spec(
+            links=dict(type="list", elements="str", required=True),
+            state=dict(type="str", required=True, choices=["active", "passive"]),
+            active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
+            available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
+            wait_timeout=dict(type="float", default=30),
+            drain_timeout=dict(type="float", default=0),
+            require_online=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    started = time.monotonic()
+    if not p["links"]:
+        module.exit_json(changed=False, actions=[], links={}, not_online={}, reachable=True,
+                         status_requests=0, elapsed=0.0)
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], module=module)
+    manager = LinkManager(admin, p["links"], p["state"], p["active_dir"], p["available_dir"],
+                          wait_timeout=p["wait_timeout"], drain_timeout=p["drain_timeout"],
+                          require_online=p["require_online"], check_mode=module.check_mode)
+    dirs = [p["active_dir"]] if p["state"] == "passive" else [p["active_dir"], p["available_dir"]]
+    for d in dirs:
+        if not os.path.isdir(d):
+            module.fail_json(msg="directory %s does not exist (active_dir/available_dir); deploy the "
+                                 "node configuration first" % d)
+    try:
+        result = manager.run()
+    except LinkError as e:
+        extra = dict(e.extra)
+        extra.setdefault("actions", manager.actions)
+        extra.setdefault("changed", manager.changed)
+        extra["elapsed"] = round(time.monotonic() - started, 3)
+        for w in manager.warnings:
+            module.warn(w)
+        module.fail_json(msg=e.msg, **extra)
+    except KannelAdminDenied as e:
+        module.fail_json(msg=str(e), changed=manager.changed, actions=manager.actions,
+                         elapsed=round(time.monotonic() - started, 3))
+    except KannelAdminError as e:
+        module.fail_json(msg="bearerbox admin interface: %s" % e, changed=manager.changed,
+                         actions=manager.actions, elapsed=round(time.monotonic() - started, 3))
+    except (IOError, OSError) as e:
+        module.fail_json(msg="file operation failed: %s" % e, changed=manager.changed,
+                         actions=manager.actions)
+    for w in manager.warnings:
+        module.warn(w)
+    result["elapsed"] = round(time.monotonic() - started, 3)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""deploy.yml must reject a wrong or missing inventory variable before any host is contacted.
+
+Each case writes a small inventory into a temporary directory (nodes with free names, an unreachable
+address and the ssh connection, so any connection attempt would show up as UNREACHABLE), runs
+`ansible-playbook deploy.yml -i <that inventory>` from the repository root and checks that it fails
+in stage 1, with a message naming the variable, and that no host was contacted. A control case with a
+valid inventory shows that the same hosts do get contacted once validation passes.
+"""
+import copy
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+UNREACHABLE = {
+    "ansible_connection": "ssh",
+    "ansible_user": "nobody",
+    "ansible_ssh_common_args": "-o ConnectTimeout=2 -o BatchMode=yes -o StrictHostKeyChecking=no",
+}
+
+GOOD = {
+    "all": {
+        "children": {
+            "kannel_nodes": {
+                "vars": UNREACHABLE,
+                "children": {
+                    "edge": {
+                        "hosts": {
+                            "alpha": {"ansible_host": "192.0.2.10", "kannel_cluster_address": "192.0.2.10"},
+                            "beta": {"ansible_host": "192.0.2.11", "kannel_cluster_address": "192.0.2.11"},
+                        },
+                        "vars": {
+                            "kannel_cluster": "edge",
+                            "kannel_admin_password": "test-admin-pw",
+                            "kannel_status_password": "test-status-pw",
+                            "kannel_links": [
+                                {"id": "L1", "home": "alpha", "host": "192.0.2.1", "port": 2775,
+                                 "username": "u1", "password": "pw1"},
+                                {"id": "L2", "home": "beta", "host": "192.0.2.1", "port": 2775,
+                                 "username": "u2", "password": "pw2"},
+                            ],
+                            "kannel_client_sets": {
+                                "alpha": {"sendsms_port": 13013, "accounts": [
+                                    {"username": "c1", "password": "c1-secret", "links": ["L1"]}]},
+                                "beta": {"sendsms_port": 13014, "accounts": [
+                                    {"username": "c2", "password": "c2-secret", "links": ["L2"]}]},
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    }
+}
+
+
+def cluster_vars(inv):
+    return inv["all"]["children"]["kannel_nodes"]["children"]["edge"]["vars"]
+
+
+def hosts(inv):
+    return inv["all"]["children"]["kannel_nodes"]["children"]["edge"]["hosts"]
+
+
+def run_deploy(tmp_path, inventory):
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_HOST_KEY_CHECKING="False")
+    start = time.monotonic()
+    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(path), "deploy.yml"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
+
+
+def mutate(fn):
+    inv = copy.deepcopy(GOOD)
+    fn(inv)
+    return inv
+
+
+def _del(d, key):
+    del d[key]
+
+
+def _three_nodes(inv):
+    hosts(inv)["gamma"] = {"ansible_host": "192.0.2.12", "kannel_cluster_address": "192.0.2.12"}
+
+
+CASES = {
+    "missing kannel_links": (lambda inv: _del(cluster_vars(inv), "kannel_links"), ["kannel_links"]),
+    "missing admin password": (lambda inv: _del(cluster_vars(inv), "kannel_admin_password"),
+                               ["kannel_admin_password"]),
+    "missing cluster address": (lambda inv: _del(hosts(inv)["beta"], "kannel_cluster_address"),
+                                ["kannel_cluster_address"]),
+    "link without home": (lambda inv: _del(cluster_vars(inv)["kannel_links"][0], "home"),
+                          ["home", "kannel_links"]),
+    "link port not a number": (lambda inv: cluster_vars(inv)["kannel_links"][1].update(port="smpp"),
+                               ["port", "kannel_links"]),
+    "typo in a link key": (lambda inv: cluster_vars(inv)["kannel_links"][0].update(hots="x"),
+                           ["hots", "kannel_links"]),
+    "home not a node": (lambda inv: cluster_vars(inv)["kannel_links"][0].update(home="node-a"),
+                        ["kannel_links[0] (id L1).home"]),
+    "duplicate link id": (lambda inv: cluster_vars(inv)["kannel_links"][1].update(id="L1"),
+                          ["kannel_links[1] (id L1).id"]),
+    "SMPP password too long": (lambda inv: cluster_vars(inv)["kannel_links"][0].update(password="123456789"),
+                               ["kannel_links[0] (id L1).password"]),
+    "three nodes in a cluster": (_three_nodes, ["kannel_cluster", "exactly two"]),
+    "account uses a link of the other home": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["alpha"]["accounts"][0].update(links=["L2"]),
+        ["kannel_client_sets['alpha'].accounts[0] (c1).links"]),
+    "account uses an unknown link": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"]["accounts"][0].update(links=["L9"]),
+        ["kannel_client_sets['beta'].accounts[0] (c2).links", "L9"]),
+    "client set without sendsms_port": (
+        lambda inv: _del(cluster_vars(inv)["kannel_client_sets"]["beta"], "sendsms_port"),
+        ["sendsms_port", "kannel_client_sets"]),
+    "duplicate sendsms_port": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"].update(sendsms_port=13013),
+        ["kannel_client_sets['beta'].sendsms_port"]),
+    "no client set for a node": (lambda inv: _del(cluster_vars(inv)["kannel_client_sets"], "beta"),
+                                 ["kannel_client_sets", "beta"]),
+    "status password equals admin password": (
+        lambda inv: cluster_vars(inv).update(kannel_status_password="test-admin-pw"),
+        ["kannel_status_password"]),
+    "cluster variable overridden on one host": (
+        lambda inv: hosts(inv)["beta"].update(kannel_links=[]), ["kannel_links", "differs"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_inventory_fails_before_any_host_is_contacted(tmp_path, case):
+    change, words = CASES[case]
+    rc, out, elapsed = run_deploy(tmp_path, mutate(change))
+    assert rc != 0, out
+    for word in words:
+        assert word in out, "%r not in output:\n%s" % (word, out)
+    assert "UNREACHABLE" not in out, out
+    assert "Stage 2" not in out, out  # stopped in stage 1 (any_errors_fatal)
+    for secret in ("test-admin-pw", "test-status-pw", "c1-secret", "c2-secret"):
+        assert secret not in out, "secret %r shown in the output" % secret
+
+
+def test_valid_inventory_passes_validation_then_contacts_hosts(tmp_path):
+    rc, out, _ = run_deploy(tmp_path, copy.deepcopy(GOOD))
+    assert rc != 0
+    assert "Stage 2" in out, out
+    assert "UNREACHABLE" in out, out

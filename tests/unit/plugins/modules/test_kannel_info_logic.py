@@ -1,0 +1,91 @@
+"""kannel_info verdicts on captured status pages."""
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
+    KannelAdmin,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import parse_status
+from ansible_collections.smsgw.cluster.plugins.modules.kannel_info import (
+    judge,
+    normalize_sets,
+    run,
+)
+from fakes import FakeBearerbox, fixture
+
+# mixed.xml: s-online, f-online online; s-dead dead; s-reconn re-connecting; f-noclient
+# connecting; boxes node-a and node-b connected.
+SETS = {
+    "node-a": {"links": ["s-online", "f-online"], "smsbox": "node-a"},
+    "node-b": {"links": ["s-spare"], "smsbox": "node-b"},
+    "node-c": {"links": ["s-dead", "s-spare"], "smsbox": "node-c"},
+    "node-d": {"links": ["zzz"], "smsbox": None},
+}
+
+
+def test_set_states_active_partial_passive():
+    health, reasons, sets = judge(parse_status(fixture("mixed.xml")), SETS, None)
+    assert health == "healthy" and reasons == []
+    assert sets["node-a"]["state"] == "active"
+    assert sets["node-b"]["state"] == "partial"  # box connected, link not loaded
+    assert sets["node-c"]["state"] == "partial"  # s-dead loaded, s-spare absent, no box
+    assert sets["node-d"]["state"] == "passive"
+    assert sets["node-a"]["links"]["s-online"]["state"] == "online"
+    assert sets["node-b"]["links"]["s-spare"]["state"] == "absent"
+    assert sets["node-a"]["expected_active"] is None
+
+
+def test_expected_active_all_online_is_healthy():
+    health, reasons, _sets = judge(parse_status(fixture("mixed.xml")),
+                                   {"node-a": SETS["node-a"], "node-d": SETS["node-d"]}, ["node-a"])
+    assert health == "healthy", reasons
+
+
+def test_expected_link_not_online_or_box_missing_degrades():
+    sets = {"x": {"links": ["s-online", "s-reconn", "s-dead", "nope"], "smsbox": "node-z"}}
+    health, reasons, _sets = judge(parse_status(fixture("mixed.xml")), sets, ["x"])
+    assert health == "degraded"
+    text = "\n".join(reasons)
+    assert "s-reconn of expected-active set x is re-connecting" in text
+    assert "s-dead of expected-active set x is dead" in text
+    assert "nope of expected-active set x is not loaded" in text
+    assert "smsbox node-z" in text
+    assert "s-online" not in text
+
+
+def test_unexpected_set_loaded_degrades():
+    health, reasons, _sets = judge(parse_status(fixture("mixed.xml")),
+                                   {"node-a": SETS["node-a"], "node-b": SETS["node-b"]}, ["node-a"])
+    assert health == "degraded"
+    assert reasons == ["smsbox node-b of set node-b (not expected active here) is connected"]
+
+
+def test_suspended_gateway_degraded_and_going_down_is_down():
+    h, r, _sets = judge(parse_status(fixture("suspended.xml")), {}, None)
+    assert h == "degraded" and "suspended" in r[0]
+    text = fixture("empty.xml").replace("<status>running,", "<status>going down,")
+    h, r, _sets = judge(parse_status(text), {}, None)
+    assert h == "down"
+
+
+def test_unreachable_is_a_down_result():
+    gw = FakeBearerbox(password="pw")
+    gw.down = True
+    res = run(KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw), SETS, ["node-a"])
+    assert res["health"] == "down" and res["reachable"] is False
+    assert "unreachable" in res["reasons"][0] and "pw" not in res["reasons"][0].replace("password", "")
+    assert res["sets"]["node-a"]["state"] == "unknown"
+
+
+def test_reachable_result_has_queues():
+    gw = FakeBearerbox({"a": "online"}, password="pw", queued={"a": 4})
+    res = run(KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw),
+              {"s": {"links": ["a"], "smsbox": None}}, ["s"])
+    assert res["health"] == "healthy"
+    assert res["queues"]["links_queued"] == 4
+    assert res["sets"]["s"]["queued"] == 4
+
+
+def test_normalize_sets_rejects_bad_shapes():
+    errors = normalize_sets({"a": {"links": "x"}, "b": {"smsbox": 3}, "c": {"boxes": []},
+                             "d": []})[1]
+    assert len(errors) == 4
+    sets, errors = normalize_sets({"a": None, "b": {"links": ["l"], "smsbox": "b"}})
+    assert errors == [] and sets["a"] == {"links": [], "smsbox": None}

@@ -1,0 +1,421 @@
+"""kannel_link decisions: which commands for which before-state, against a fake bearerbox."""
+import os
+import stat
+
+import pytest
+
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
+    KannelAdmin,
+    KannelAdminDenied,
+)
+from ansible_collections.smsgw.cluster.plugins.modules.kannel_link import LinkError, LinkManager
+from fakes import FakeBearerbox, FakeClock
+
+PW = "adm-pw"
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    avail, active = tmp_path / "avail", tmp_path / "active"
+    avail.mkdir()
+    active.mkdir()
+    return str(avail), str(active)
+
+
+def put(avail, *ids, mode=0o640):
+    for link in ids:
+        p = os.path.join(avail, link + ".conf")
+        with open(p, "w") as f:
+            f.write('group = smsc\nsmsc = smpp\nsmsc-id = "%s"\n' % link)
+        os.chmod(p, mode)
+
+
+def activate_file(avail, active, link):
+    import shutil
+    shutil.copy2(os.path.join(avail, link + ".conf"), os.path.join(active, link + ".conf"))
+
+
+def manager(gw, dirs, links, state, **kw):
+    clock = FakeClock()
+    admin = KannelAdmin("http://127.0.0.1:13000", PW, 5, fetch=gw)
+    kw.setdefault("wait_timeout", 10)
+    return LinkManager(admin, links, state, dirs[1], dirs[0], sleep=clock.sleep, clock=clock, **kw)
+
+
+def actions(res):
+    return [(a["link"], a["action"]) for a in res["actions"]]
+
+
+# ---------------------------------------------------------------- active
+def test_absent_link_is_copied_then_added_and_waited_online(dirs):
+    avail, active = dirs
+    put(avail, "a", mode=0o604)
+    gw = FakeBearerbox(password=PW)
+    res = manager(gw, dirs, ["a"], "active").run()
+    assert res["changed"] is True
+    assert actions(res) == [("a", "copy-config"), ("a", "add-smsc")]
+    assert gw.commands() == [("add-smsc", "a")]
+    assert gw.links["a"] == "online"
+    assert stat.S_IMODE(os.stat(os.path.join(active, "a.conf")).st_mode) == 0o604
+    assert res["links"]["a"] == {"before": {"state": "absent", "config_active": False},
+                                 "after": {"state": "online", "config_active": True}}
+    assert res["diff"]["before"]["a"]["state"] == "absent"
+
+
+def test_dead_link_is_started_not_added(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "dead"}, password=PW)
+    res = manager(gw, dirs, ["a"], "active").run()
+    assert gw.commands() == [("start-smsc", "a")]
+    assert actions(res) == [("a", "start-smsc")]
+    assert res["changed"] is True
+
+
+@pytest.mark.parametrize("st", ["online", "connecting", "re-connecting"])
+def test_loaded_link_gets_no_command(dirs, st):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": st}, password=PW)
+    gw.pending["a"] = ["online"]
+    res = manager(gw, dirs, ["a"], "active").run()
+    assert gw.commands() == []
+    assert res["changed"] is False
+    assert res["links"]["a"]["after"]["state"] == "online"
+
+
+def test_already_active_is_one_status_read(dirs):
+    avail, active = dirs
+    put(avail, "a", "b")
+    activate_file(avail, active, "a")
+    activate_file(avail, active, "b")
+    gw = FakeBearerbox({"a": "online", "b": "online"}, password=PW)
+    res = manager(gw, dirs, ["a", "b"], "active").run()
+    assert res["changed"] is False and res["actions"] == []
+    assert gw.status_reads() == 1 and res["status_requests"] == 1
+
+
+def test_online_link_with_missing_file_only_copies_and_is_changed(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    res = manager(gw, dirs, ["a"], "active").run()
+    assert res["changed"] is True
+    assert actions(res) == [("a", "copy-config")]
+    assert gw.commands() == []
+    assert os.path.exists(os.path.join(active, "a.conf"))
+
+
+def test_stale_file_of_running_link_is_updated_with_warning(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    with open(os.path.join(avail, "a.conf"), "a") as f:
+        f.write("throughput = 10\n")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    m = manager(gw, dirs, ["a"], "active")
+    res = m.run()
+    assert actions(res) == [("a", "copy-config")] and res["changed"]
+    assert any("previous settings" in w for w in m.warnings)
+
+
+def test_disconnected_link_is_waited_dead_then_started(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "disconnected"}, password=PW)
+    gw.pending["a"] = ["disconnected", "dead"]
+    res = manager(gw, dirs, ["a"], "active").run()
+    assert gw.commands() == [("start-smsc", "a")]
+    assert res["links"]["a"]["before"]["state"] == "disconnected"
+    assert res["links"]["a"]["after"]["state"] == "online"
+
+
+def test_many_links_one_status_read_then_shared_polls(dirs):
+    avail = dirs[0]
+    ids = ["l%03d" % i for i in range(200)]
+    put(avail, *ids)
+    gw = FakeBearerbox(password=PW)
+    res = manager(gw, dirs, ids, "active").run()
+    assert len(gw.commands()) == 200
+    # 1 read before + a few polls; never one per link
+    assert gw.status_reads() <= 4
+    assert all(gw.links[i] == "online" for i in ids)
+    assert res["status_requests"] == gw.status_reads()
+    # every command is sent before the first poll
+    first_poll = [i for i, r in enumerate(gw.requests) if r[0] == "status.xml"][1]
+    assert first_poll == 201
+    # each file is copied right before its own add-smsc (bearerbox re-reads every file per add)
+    assert [a["action"] for a in res["actions"][:4]] == ["copy-config", "add-smsc"] * 2
+
+
+def test_timeout_names_links_and_last_state(dirs):
+    avail = dirs[0]
+    put(avail, "good", "down")
+    gw = FakeBearerbox(password=PW)
+    gw.after_add = ["re-connecting"]
+    gw.pending = {}
+    m = manager(gw, dirs, ["good", "down"], "active", wait_timeout=3)
+    # good comes online, down stays re-connecting
+    orig = gw.cmd_add_smsc
+
+    def add(smsc):
+        out = orig(smsc)
+        gw.pending[smsc] = ["online"] if smsc == "good" else []
+        if smsc == "down":
+            gw.links[smsc] = "re-connecting"
+        return out
+    gw.cmd_add_smsc = add
+    with pytest.raises(LinkError) as e:
+        m.run()
+    assert "down (re-connecting)" in e.value.msg
+    assert "good" not in e.value.msg.split("online:")[1].split(".")[0]
+    assert e.value.extra["changed"] is True
+
+
+def test_require_online_false_accepts_reconnecting(dirs):
+    avail = dirs[0]
+    put(avail, "down")
+    gw = FakeBearerbox(password=PW)
+    gw.after_add = ["re-connecting"]
+    m = manager(gw, dirs, ["down"], "active", require_online=False)
+    res = m.run()
+    assert res["not_online"] == {"down": "re-connecting"}
+    assert any("not online" in w for w in m.warnings)
+
+
+def test_refused_add_is_reported_with_reply(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    gw = FakeBearerbox(password=PW)
+    gw.cmd_add_smsc = lambda smsc: "Could not add smsc-id `%s'" % smsc
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "active").run()
+    assert "add-smsc a" in e.value.msg and "Could not add" in e.value.msg
+    assert "test_cfg" in e.value.msg
+    # the file copied for it is taken out again
+    assert os.listdir(active) == []
+    assert [a["action"] for a in e.value.extra["actions"]] == ["copy-config", "add-smsc",
+                                                               "delete-config"]
+
+
+def test_unknown_id_fails_before_any_command(dirs):
+    avail = dirs[0]
+    put(avail, "a")
+    gw = FakeBearerbox(password=PW)
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a", "typo-link"], "active").run()
+    assert "typo-link" in e.value.msg and "a," not in e.value.msg
+    assert e.value.extra["unknown_links"] == ["typo-link"]
+    assert gw.commands() == []
+    assert os.listdir(dirs[1]) == []
+
+
+def test_invalid_id_rejected():
+    with pytest.raises(LinkError):
+        LinkManager(None, ["../etc/passwd"], "active", "/x", "/y").validate_ids()
+
+
+def test_check_mode_active_sends_nothing(dirs):
+    avail, active = dirs
+    put(avail, "a", "b")
+    activate_file(avail, active, "b")
+    gw = FakeBearerbox({"b": "dead"}, password=PW)
+    res = manager(gw, dirs, ["a", "b"], "active", check_mode=True).run()
+    assert res["changed"] is True
+    assert actions(res) == [("b", "start-smsc"), ("a", "copy-config"), ("a", "add-smsc")]
+    assert gw.commands() == [] and gw.status_reads() == 1
+    assert os.listdir(active) == ["b.conf"]
+
+
+def test_unreachable_active_fails_and_changes_nothing(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    gw = FakeBearerbox(password=PW)
+    gw.down = True
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "active").run()
+    assert "cannot activate a" in e.value.msg and PW not in e.value.msg
+    assert os.listdir(active) == []
+
+
+def test_denied_propagates_after_one_request(dirs):
+    avail = dirs[0]
+    put(avail, "a")
+    gw = FakeBearerbox(password="other")
+    with pytest.raises(KannelAdminDenied):
+        manager(gw, dirs, ["a"], "active").run()
+    assert len(gw.requests) == 1
+
+
+# ---------------------------------------------------------------- passive
+def test_online_link_removed_waited_gone_then_file_deleted(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    gw.after_remove = ["online"]  # still listed for one read after the reply
+    res = manager(gw, dirs, ["a"], "passive").run()
+    assert actions(res) == [("a", "remove-smsc"), ("a", "delete-config")]
+    assert gw.commands() == [("remove-smsc", "a")]
+    assert os.listdir(active) == []
+    assert "a" not in gw.links
+    assert res["links"]["a"]["after"] == {"state": "absent", "config_active": False}
+
+
+@pytest.mark.parametrize("st", ["dead", "re-connecting", "connecting"])
+def test_any_loaded_state_is_removed(dirs, st):
+    avail, active = dirs
+    put(avail, "a")
+    gw = FakeBearerbox({"a": st}, password=PW)
+    res = manager(gw, dirs, ["a"], "passive").run()
+    assert gw.commands() == [("remove-smsc", "a")] and res["changed"]
+
+
+def test_absent_link_with_leftover_file_only_deletes_it(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox(password=PW)
+    res = manager(gw, dirs, ["a"], "passive").run()
+    assert actions(res) == [("a", "delete-config")] and res["changed"]
+    assert gw.commands() == []
+
+
+def test_already_passive_is_unchanged(dirs):
+    avail = dirs[0]
+    put(avail, "a")
+    gw = FakeBearerbox(password=PW)
+    res = manager(gw, dirs, ["a"], "passive").run()
+    assert res["changed"] is False and res["actions"] == [] and gw.status_reads() == 1
+
+
+def test_passive_timeout_keeps_file_and_names_link(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    gw.after_remove = ["online"]
+    gw.stuck.add("a")
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "passive", wait_timeout=2).run()
+    assert "a (online)" in e.value.msg
+    assert os.listdir(active) == ["a.conf"]
+
+
+def test_drain_timeout_fails_naming_links_and_changes_nothing(dirs):
+    avail, active = dirs
+    put(avail, "a", "b")
+    activate_file(avail, active, "a")
+    activate_file(avail, active, "b")
+    gw = FakeBearerbox({"a": "online", "b": "online"}, password=PW, queued={"a": 7})
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a", "b"], "passive", drain_timeout=2).run()
+    assert "a (7 queued)" in e.value.msg and "b (" not in e.value.msg
+    assert "gateway" not in e.value.msg and e.value.extra["changed"] is False
+    assert gw.commands() == []
+    assert sorted(os.listdir(active)) == ["a.conf", "b.conf"]
+
+
+def test_drain_waits_then_removes(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW, queued={"a": 3})
+    gw.drain_per_read = 1
+    res = manager(gw, dirs, ["a"], "passive", drain_timeout=30).run()
+    assert gw.commands() == [("remove-smsc", "a")]
+    assert gw.status_reads() >= 3 and res["changed"]
+
+
+def test_unreachable_passive_removes_files_and_warns(dirs):
+    avail, active = dirs
+    put(avail, "a", "b")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox(password=PW)
+    gw.down = True
+    m = manager(gw, dirs, ["a", "b"], "passive")
+    res = m.run()
+    assert res["changed"] is True and res["reachable"] is False
+    assert os.listdir(active) == []
+    assert actions(res) == [("a", "delete-config")]
+    assert any("unreachable" in w and "a" in w for w in m.warnings)
+    assert all(PW not in w for w in m.warnings)
+
+
+def test_unreachable_passive_check_mode_keeps_files(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox(password=PW)
+    gw.down = True
+    res = manager(gw, dirs, ["a"], "passive", check_mode=True).run()
+    assert res["changed"] is True and os.listdir(active) == ["a.conf"]
+
+
+def test_check_mode_passive_sends_nothing(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    res = manager(gw, dirs, ["a"], "passive", check_mode=True).run()
+    assert actions(res) == [("a", "remove-smsc"), ("a", "delete-config")]
+    assert gw.commands() == [] and os.listdir(active) == ["a.conf"]
+
+
+def test_passive_unknown_id_named(dirs):
+    gw = FakeBearerbox(password=PW)
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["ghost"], "passive").run()
+    assert "ghost" in e.value.msg and gw.commands() == []
+
+
+def test_passive_link_loaded_without_any_file_is_still_removed(dirs):
+    gw = FakeBearerbox({"x": "online"}, password=PW)
+    res = manager(gw, dirs, ["x"], "passive").run()
+    assert gw.commands() == [("remove-smsc", "x")] and res["changed"]
+
+
+def test_add_refused_on_gateway_without_any_link_explains_placeholder(dirs):
+    avail = dirs[0]
+    put(avail, "a")
+    gw = FakeBearerbox(password=PW)
+    gw.cmd_add_smsc = lambda smsc: "Could not add smsc-id `%s'" % smsc
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "active").run()
+    assert "placeholder" in e.value.msg
+    gw2 = FakeBearerbox({"other": "online"}, password=PW)
+    gw2.cmd_add_smsc = gw.cmd_add_smsc
+    with pytest.raises(LinkError) as e:
+        manager(gw2, dirs, ["a"], "active").run()
+    assert "placeholder" not in e.value.msg
+
+
+def test_drain_also_waits_for_unattributed_gateway_queue(dirs):
+    # Measured: messages waiting for a re-connecting link are counted only in the gateway's
+    # <sms><sent><queued>, the link's own <queued> stays 0.
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "re-connecting"}, password=PW)
+    gw.gateway_queued = 3
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "passive", drain_timeout=2).run()
+    assert "the gateway (3 outgoing messages queued" in e.value.msg
+    assert gw.commands() == [] and os.listdir(active) == ["a.conf"]
+    gw.drain_per_read = 1
+    res = manager(gw, dirs, ["a"], "passive", drain_timeout=30).run()
+    assert gw.commands() == [("remove-smsc", "a")] and res["changed"]
+
+
+def test_refused_remove_is_reported_and_file_kept(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    gw.cmd_remove_smsc = lambda smsc: "Could not remove smsc-id `%s'" % smsc
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "passive", wait_timeout=2).run()
+    assert "remove-smsc a -> \"Could not remove smsc-id `a'\"" in e.value.msg
+    assert os.listdir(active) == ["a.conf"]
