@@ -115,7 +115,8 @@ def test_listening_ports(host):
 
 
 @pytest.mark.parametrize(
-    "path", ["/etc/kannel/bearerbox.conf"] + ["/etc/kannel/smsbox-%s.conf" % n for n in NODES]
+    "path", ["/etc/kannel/bearerbox.conf", "/etc/kannel/cluster-guard.json"]
+    + ["/etc/kannel/smsbox-%s.conf" % n for n in NODES]
     + ["/etc/kannel/smsc-available/%s.conf" % link["id"] for link in LINKS],
 )
 def test_secret_files_not_world_readable(host, path):
@@ -274,14 +275,18 @@ def test_bearerbox_restart_binds_only_home_links(host):
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            links, _ = node_status(host)
+            links, boxes = node_status(host)
         except Exception:  # admin interface not up yet
-            links = {}
-        if all(links.get(l["id"]) == "online" for l in LINKS if l["home"] == node):
+            links, boxes = {}, []
+        if all(links.get(l["id"]) == "online" for l in LINKS if l["home"] == node) \
+                and boxes == [node]:
             break
         time.sleep(0.5)
     else:
-        pytest.fail("home links of %s not online after a restart: %s" % (node, links))
+        pytest.fail("after a restart of %s: links %s, smsboxes %s" % (node, links, boxes))
+    # The home smsbox came back with bearerbox (PartOf/WantedBy), the peer's stayed stopped.
+    assert host.service("kannel-smsbox@%s" % node).is_running
+    assert not host.service("kannel-smsbox@%s" % peer_of(node)).is_running
     for l in LINKS:
         if l["home"] == node:
             assert l["id"] in links
