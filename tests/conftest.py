@@ -8,7 +8,8 @@ _COLLECTIONS = os.path.join(REPO, "collections")
 if os.path.isdir(os.path.join(_COLLECTIONS, "ansible_collections")) and _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
-# Test helpers (tests/unit/plugins/fakes.py) importable as plain modules.
-_HELPERS = os.path.join(REPO, "tests", "unit", "plugins")
-if _HELPERS not in sys.path:
-    sys.path.insert(0, _HELPERS)
+# Test helpers (tests/unit/plugins/fakes.py) and the provider simulator (lab/smsc_sim.py)
+# importable as plain modules.
+for _path in (os.path.join(REPO, "tests", "unit", "plugins"), os.path.join(REPO, "lab")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)

@@ -2,7 +2,6 @@
 that executes the collection's modules through Ansible itself (`ansible -m`, local connection).
 
 Every process is started in a temp dir on free ports and killed in teardown."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,19 +17,14 @@ if HERE not in sys.path:
 
 import kannel_harness  # noqa: E402
 
-SIM_PATH = os.path.join(REPO, "lab", "smsc_sim.py")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 if not os.path.exists(os.path.join(VENV_BIN, "ansible")):
     VENV_BIN = os.path.dirname(sys.executable)
 
 
 def load_sim():
-    if not os.path.exists(SIM_PATH):
-        pytest.skip("lab/smsc_sim.py not present")
-    spec = importlib.util.spec_from_file_location("smsc_sim", SIM_PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    import smsc_sim  # lab/ is on sys.path (tests/conftest.py)
+    return smsc_sim
 
 
 def pytest_collection_modifyitems(config, items):

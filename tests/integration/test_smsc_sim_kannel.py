@@ -6,7 +6,6 @@ installed.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -20,26 +19,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import smsc_sim as sim_mod  # lab/ is on sys.path (tests/conftest.py)
 
 BEARERBOX = "/usr/sbin/bearerbox"
 SMSBOX = "/usr/sbin/smsbox"
-SIM_PATH = Path(__file__).resolve().parents[2] / "lab" / "smsc_sim.py"
 STATUS_PW = "sim-status-pw"
 ADMIN_PW = "sim-admin-pw"
 
 pytestmark = pytest.mark.skipif(not (os.access(BEARERBOX, os.X_OK) and os.access(SMSBOX, os.X_OK)),
                                 reason="Kannel (bearerbox/smsbox) is not installed")
-
-
-def _load_sim():
-    spec = importlib.util.spec_from_file_location("smsc_sim", SIM_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("smsc_sim", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-sim_mod = _load_sim()
 
 
 def free_port():

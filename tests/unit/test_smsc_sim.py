@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import importlib.util
 import json
 import signal
 import socket
@@ -15,19 +14,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import smsc_sim as sim_mod  # lab/ is on sys.path (tests/conftest.py)
 
 SIM_PATH = Path(__file__).resolve().parents[2] / "lab" / "smsc_sim.py"
 
 
-def _load_sim():
-    spec = importlib.util.spec_from_file_location("smsc_sim", SIM_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("smsc_sim", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-sim_mod = _load_sim()
 ACCOUNTS = {"acct1": "pw1", "acct2": "pw2"}
 
 

@@ -255,6 +255,28 @@ def test_returning_node_stays_fenced():
     assert_never_bound_twice()
 
 
+def test_status_reports_the_takeover():
+    report_file = os.path.join(REPO, "artifacts", "status-failover.json")
+    rc, out, changed = playbook("status.yml", "-e", "status_file=%s" % report_file)
+    assert rc == 0, out
+    assert "taken over: %s on %s" % (EAST, WEST) in out
+    with open(report_file, encoding="utf-8") as fh:
+        cluster = json.load(fh)["clusters"][0]
+    assert cluster["normal"] is False
+    assert {s["set"]: s["active_on"] for s in cluster["sets"]} == {EAST: [WEST], WEST: [WEST]}
+    assert sum(changed.get(n, 0) for n in HOSTS) == 0
+
+
+def test_deploy_during_takeover_keeps_it():
+    rc, out, _ = playbook("deploy.yml")
+    assert rc == 0, out
+    wait_serving(WEST, [EAST, WEST], timeout=10)
+    links, boxes = node_view(EAST)
+    assert links == {} and boxes == set(), "deploy re-activated %s / %s on %s" % (links, boxes, EAST)
+    assert_served_through(WEST, EAST)
+    assert_never_bound_twice()
+
+
 def test_failback_check_mode_changes_nothing():
     rc, out, _ = playbook("failback.yml", "--check", "-e", "node=%s" % EAST)
     assert rc == 0, out
@@ -275,6 +297,12 @@ def test_failback_again_changes_nothing():
     rc, out, changed = playbook("failback.yml", "-e", "node=%s" % EAST)
     assert rc == 0, out
     assert sum(changed.values()) == 0, changed
+
+
+def test_status_reports_normal_operation():
+    rc, out, _ = playbook("status.yml", "-e", "status_file=%s" % os.path.join(REPO, "artifacts", "status-failover.json"))
+    assert rc == 0, out
+    assert "Cluster failover_cluster: normal operation" in out
 
 
 def test_every_accepted_message_arrived_exactly_once_and_no_double_bind():
