@@ -51,6 +51,12 @@ def playbook(name, *args):
     return proc.returncode, proc.stdout, changed
 
 
+def playbook_ok(name, *args):
+    """Run a root playbook that must succeed -> (output, {host: changed})."""
+    out, changed = playbook_ok(name, *args)
+    return out, changed
+
+
 def sim(path):
     with urllib.request.urlopen(SIM_CONTROL + path, timeout=10) as resp:
         return json.loads(resp.read().decode())
@@ -181,8 +187,7 @@ def test_failback_refuses_bad_input():
 
 def test_takeover_check_mode_changes_nothing():
     before = sim("/state")["accounts"]
-    rc, out, _ = playbook("takeover.yml", "--check", "-e", "failed=%s" % WEST)
-    assert rc == 0, out
+    out, _ = playbook_ok("takeover.yml", "--check", "-e", "failed=%s" % WEST)
     assert "CHECK MODE" in out
     wait_serving(EAST, [EAST], timeout=5)
     wait_serving(WEST, [WEST], timeout=5)
@@ -192,8 +197,7 @@ def test_takeover_check_mode_changes_nothing():
 
 
 def test_planned_takeover_of_a_healthy_node():
-    rc, out, _ = playbook("takeover.yml", "-e", "failed=%s" % WEST)
-    assert rc == 0, out
+    out, _ = playbook_ok("takeover.yml", "-e", "failed=%s" % WEST)
     assert "Fencing of %s: done" % WEST in out
     wait_serving(EAST, [EAST, WEST])
     wait_serving(WEST, [])
@@ -203,8 +207,7 @@ def test_planned_takeover_of_a_healthy_node():
 
 
 def test_planned_failback():
-    rc, out, _ = playbook("failback.yml", "-e", "node=%s" % WEST)
-    assert rc == 0, out
+    out, _ = playbook_ok("failback.yml", "-e", "node=%s" % WEST)
     assert re.search(r"Gap \(set %s not accepting messages\): [0-9.]+ s" % WEST, out)
     wait_serving(EAST, [EAST])
     wait_serving(WEST, [WEST])
@@ -214,8 +217,7 @@ def test_planned_failback():
 
 def test_killed_node_is_taken_over():
     assert podman("kill", EAST).returncode == 0
-    rc, out, _ = playbook("takeover.yml", "-e", "failed=%s" % EAST)
-    assert rc == 0, out
+    out, _ = playbook_ok("takeover.yml", "-e", "failed=%s" % EAST)
     assert "%s cannot be reached" % EAST in out
     wait_serving(WEST, [EAST, WEST])
     assert_served_through(WEST, EAST)
@@ -224,8 +226,7 @@ def test_killed_node_is_taken_over():
 
 
 def test_takeover_again_changes_nothing():
-    rc, out, changed = playbook("takeover.yml", "-e", "failed=%s" % EAST)
-    assert rc == 0, out
+    out, changed = playbook_ok("takeover.yml", "-e", "failed=%s" % EAST)
     assert changed.get(WEST) == 0 and sum(changed.values()) == 0, changed
 
 
@@ -257,8 +258,7 @@ def test_returning_node_stays_fenced():
 
 def test_status_reports_the_takeover():
     report_file = os.path.join(REPO, "artifacts", "status-failover.json")
-    rc, out, changed = playbook("status.yml", "-e", "status_file=%s" % report_file)
-    assert rc == 0, out
+    out, changed = playbook_ok("status.yml", "-e", "status_file=%s" % report_file)
     assert "taken over: %s on %s" % (EAST, WEST) in out
     with open(report_file, encoding="utf-8") as fh:
         cluster = json.load(fh)["clusters"][0]
@@ -268,8 +268,7 @@ def test_status_reports_the_takeover():
 
 
 def test_deploy_during_takeover_keeps_it():
-    rc, out, _ = playbook("deploy.yml")
-    assert rc == 0, out
+    out, _ = playbook_ok("deploy.yml")
     wait_serving(WEST, [EAST, WEST], timeout=10)
     links, boxes = node_view(EAST)
     assert links == {} and boxes == set(), "deploy re-activated %s / %s on %s" % (links, boxes, EAST)
@@ -278,15 +277,13 @@ def test_deploy_during_takeover_keeps_it():
 
 
 def test_failback_check_mode_changes_nothing():
-    rc, out, _ = playbook("failback.yml", "--check", "-e", "node=%s" % EAST)
-    assert rc == 0, out
+    out, _ = playbook_ok("failback.yml", "--check", "-e", "node=%s" % EAST)
     assert "CHECK MODE" in out
     wait_serving(WEST, [EAST, WEST], timeout=5)
 
 
 def test_failback_returns_the_set_home():
-    rc, out, _ = playbook("failback.yml", "-e", "node=%s" % EAST)
-    assert rc == 0, out
+    out, _ = playbook_ok("failback.yml", "-e", "node=%s" % EAST)
     wait_serving(EAST, [EAST])
     wait_serving(WEST, [WEST])
     assert_served_through(EAST, EAST)
@@ -294,14 +291,12 @@ def test_failback_returns_the_set_home():
 
 
 def test_failback_again_changes_nothing():
-    rc, out, changed = playbook("failback.yml", "-e", "node=%s" % EAST)
-    assert rc == 0, out
+    out, changed = playbook_ok("failback.yml", "-e", "node=%s" % EAST)
     assert sum(changed.values()) == 0, changed
 
 
 def test_status_reports_normal_operation():
-    rc, out, _ = playbook("status.yml", "-e", "status_file=%s" % os.path.join(REPO, "artifacts", "status-failover.json"))
-    assert rc == 0, out
+    out, _ = playbook_ok("status.yml", "-e", "status_file=%s" % os.path.join(REPO, "artifacts", "status-failover.json"))
     assert "Cluster failover_cluster: normal operation" in out
 
 
