@@ -53,7 +53,8 @@ def playbook(name, *args):
 
 def playbook_ok(name, *args):
     """Run a root playbook that must succeed -> (output, {host: changed})."""
-    out, changed = playbook_ok(name, *args)
+    rc, out, changed = playbook(name, *args)
+    assert rc == 0, out
     return out, changed
 
 
