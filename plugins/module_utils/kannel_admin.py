@@ -49,6 +49,9 @@ _GATEWAY_OK = {
     "suspend": "Kannel suspended",
     "isolate": "Kannel isolated from message providers",
     "resume": "Running resumed",
+    # Also the answer when the restart then silently does nothing (a configuration error):
+    # callers confirm its effect in status.xml.
+    "graceful-restart": "Restarting gracefully.....",
 }
 
 KANNEL_ADMIN_ARGSPEC = dict(

@@ -35,7 +35,12 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-ACCOUNTS = {"acct-a1": "pw-a1", "acct-a2": "pw-a2", "acct-p1": "pw-p1", "acct-x": "pw-x"}
+ACCOUNTS = {"acct-a1": "pw-a1", "acct-a2": "pw-a2", "acct-p1": "pw-p1", "acct-x": "pw-x",
+            "acct-stray": "pw-stray"}
+# a survivor's own links (s..) and the failed node's (f..), for takeover-sized activations;
+# SMPP passwords have at most 8 characters
+ACCOUNTS.update(("acct-%s%02d" % (kind, i), "pw-%s%02d" % (kind, i))
+                for kind in ("s", "f") for i in range(20))
 
 
 @pytest.fixture

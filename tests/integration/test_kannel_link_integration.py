@@ -1,5 +1,7 @@
 """kannel_link / kannel_info through Ansible against a real bearerbox and the SMPP simulator."""
 import os
+import shutil
+import signal
 import time
 
 from conftest import sim_account
@@ -34,8 +36,8 @@ def test_passive_active_passive_and_reruns_unchanged(lab, sim, ansible):
     res = ansible.result("kannel_link", link_args(lab, ["a1", "a2"], "active"), diff=True)
     assert res["_rc"] == 0, res
     assert res["changed"] is True
-    assert [a["action"] for a in res["actions"]] == ["copy-config", "add-smsc", "copy-config",
-                                                     "add-smsc"]
+    assert [a["action"] for a in res["actions"]] == ["copy-config", "copy-config",
+                                                     "graceful-restart", "graceful-restart"]
     assert res["links"]["a1"]["before"] == {"state": "absent", "config_active": False}
     assert res["links"]["a1"]["after"] == {"state": "online", "config_active": True}
     assert link_states(lab) == {"a1": "online", "a2": "online"}
@@ -51,8 +53,8 @@ def test_passive_active_passive_and_reruns_unchanged(lab, sim, ansible):
 
     res = ansible.result("kannel_link", link_args(lab, ["a1", "a2"], "passive"))
     assert res["_rc"] == 0 and res["changed"] is True
-    assert [a["action"] for a in res["actions"]] == ["remove-smsc", "remove-smsc",
-                                                     "delete-config", "delete-config"]
+    assert [a["action"] for a in res["actions"]] == ["delete-config", "delete-config",
+                                                     "remove-smsc", "remove-smsc"]
     assert link_states(lab) == {}
     assert lab.active_files() == []
     sim.wait_for(lambda: sim_account(sim, "acct-a1")["binds_now"] == 0, timeout=5)
@@ -70,11 +72,11 @@ def test_check_mode_changes_nothing(lab, sim, ansible):
 
     res = ansible.result("kannel_link", link_args(lab, ["p1"], "active"), check=True)
     assert res["_rc"] == 0 and res["changed"] is True
-    assert [a["action"] for a in res["actions"]] == ["copy-config", "add-smsc"]
+    assert [a["action"] for a in res["actions"]] == ["copy-config", "graceful-restart"]
     res = ansible.result("kannel_link", link_args(lab, ["a1"], "passive"), check=True,
                          diff=True)
     assert res["_rc"] == 0 and res["changed"] is True
-    assert [a["action"] for a in res["actions"]] == ["remove-smsc", "delete-config"]
+    assert [a["action"] for a in res["actions"]] == ["delete-config", "remove-smsc"]
     time.sleep(0.5)
     assert link_states(lab) == {"a1": "online"}
     assert lab.active_files() == ["a1"]
@@ -100,6 +102,43 @@ def test_passive_link_never_binds_across_restarts_and_active_links_come_back(lab
     time.sleep(0.3)
     assert sim_account(sim, "acct-p1")["binds_total"] == 0
     assert sim_account(sim, "acct-a1")["binds_total"] == 4
+
+
+def test_takeover_sized_activation_leaves_loaded_links_bound_also_across_sighup(lab, sim, ansible):
+    # The survivor's own links are loaded; the peer's are activated in one graceful restart.
+    # Neither that restart nor a later SIGHUP (Debian's logrotate) may rebind a loaded link.
+    own = ["s%02d" % i for i in range(20)]
+    peer = ["f%02d" % i for i in range(20)]
+    setup_links(lab, sim, own + peer)
+    for link in own:
+        shutil.copy2(os.path.join(lab.available_dir, link + ".conf"), lab.active_dir)
+    lab.start_bearerbox()
+    lab.wait_status(lambda t: sorted(link_states(lab).items()) == [(x, "online") for x in own])
+
+    res = ansible.result("kannel_link", link_args(lab, peer, "active"))
+    assert res["_rc"] == 0, res
+    assert [a["action"] for a in res["actions"]] == ["copy-config"] * 20 + ["graceful-restart"] * 20
+    assert link_states(lab) == dict((x, "online") for x in own + peer)
+
+    os.kill(lab.procs["bearerbox"].pid, signal.SIGHUP)
+    time.sleep(2)  # a graceful restart that recreated links would have rebound them by now
+    assert link_states(lab) == dict((x, "online") for x in own + peer)
+    for link in own + peer:
+        account = sim_account(sim, "acct-" + link)
+        assert (account["binds_total"], account["binds_max"], account["unbinds"]) == (1, 1, 0), link
+
+
+def test_stray_file_is_not_loaded_links_are_added_one_by_one(lab, sim, ansible):
+    setup_links(lab, sim, ("a1", "a2", "stray"))
+    lab.start_bearerbox()
+    shutil.copy2(os.path.join(lab.available_dir, "stray.conf"), lab.active_dir)
+    res, _elapsed, stderr = ansible.module("kannel_link", link_args(lab, ["a1", "a2"], "active"))
+    assert res["_rc"] == 0, res
+    assert [a["action"] for a in res["actions"]] == ["copy-config", "copy-config", "add-smsc",
+                                                     "add-smsc"]
+    assert "stray" in stderr and "one by one" in stderr
+    assert link_states(lab) == {"a1": "online", "a2": "online"}
+    assert sim_account(sim, "acct-stray")["binds_total"] == 0
 
 
 def test_dead_link_is_restarted(lab, sim, ansible):

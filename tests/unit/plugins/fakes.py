@@ -71,6 +71,11 @@ class FakeBearerbox(object):
         self.drain_per_read = 0
         self.gateway_queued = 0
         self.down = False
+        # graceful-restart loads the files of active_dir (None: it loads nothing, as Kannel does
+        # when a configuration file has an error) and unloads links with no file there, except
+        # those of the main configuration (config_links, e.g. the placeholder).
+        self.active_dir = None
+        self.config_links = set()
 
     # -- the fetch callable KannelAdmin uses
     def __call__(self, url, timeout):
@@ -87,6 +92,8 @@ class FakeBearerbox(object):
             return "Denied"
         if path == "status.xml":
             return self.render()
+        if path == "graceful-restart":
+            return self.cmd_graceful_restart()
         smsc = query.get("smsc")
         if smsc is None:
             return "SMSC id not given"
@@ -137,6 +144,18 @@ class FakeBearerbox(object):
         self.order.append(smsc)
         self.pending[smsc] = list(self.after_add)
         return "SMSC `%s' added" % smsc
+
+    def cmd_graceful_restart(self):
+        if self.active_dir is not None:
+            files = set(n[:-5] for n in os.listdir(self.active_dir) if n.endswith(".conf"))
+            for link in [x for x in self.order if x not in files | self.config_links]:
+                del self.links[link]
+                self.order.remove(link)
+            for link in sorted(files - set(self.links)):
+                self.links[link] = "connecting"
+                self.order.append(link)
+                self.pending[link] = list(self.after_add)
+        return "Restarting gracefully....."
 
     def cmd_start_smsc(self, smsc):
         if self.links.get(smsc) != "dead":

@@ -35,6 +35,8 @@ PW = "s3cr&t pw/="
     ("suspend", "suspend", None, True),
     ("isolate", "isolate", None, True),
     ("resume", "resume", None, True),
+    ("graceful_restart", "graceful-restart", None, True),
+    ("no_smsc", "graceful-restart", None, False),
 ])
 def test_captured_replies_are_interpreted_by_text(key, command, smsc, ok):
     res = interpret_reply(command, smsc, REPLIES[key])

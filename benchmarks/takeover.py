@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Benchmark: takeover.yml end to end on the podman lab, against a naive uri loop, with failback.
+
+    .venv/bin/python benchmarks/takeover.py [--sizes 2,50,200] [--runs 3] [--write]
+
+Needs the lab (scripts/setup, then this script runs `scripts/lab up` itself). Uses the lab's two
+nodes with a generated inventory of N provider links per node, served by an in-process provider
+simulator on 10.213.74.1:2779 that accepts any account. For each N: deploy.yml once (timed, for
+information), then `runs` times, side by side:
+  1. ours: `podman kill` node-a, then `ansible-playbook takeover.yml -e failed=node-a`; timed from
+     the process start to the last of node-a's links bound from node-b at the simulator (or the
+     playbook's end, whichever is later), with a per-stage breakdown from the plays' timestamps
+     and the peak resident memory of the controller (ansible-playbook and its workers, summed);
+  2. failback: node-a started again, `failback.yml -e node=node-a` timed, gap as it reports it;
+  3. naive: node-a killed again, benchmarks/naive_takeover.yml (one uri request per link), timed
+     the same way; then undone (links removed on node-b, node-a started).
+--write replaces the "Takeover end to end" section of BENCHMARKS.md.
+"""
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from benchlib import BIN, REPO, arguments, machine, stats, write_section
+
+sys.path.insert(0, os.path.join(REPO, "lab"))
+import smsc_sim  # noqa: E402
+
+SECTION = "## Takeover end to end, lab, against a uri loop"
+SIM_LISTEN = ("10.213.74.1", 2779)
+NODES = {"node-a": ("smsgw-node-a", "10.213.74.11"), "node-b": ("smsgw-node-b", "10.213.74.12")}
+FAILED, SURVIVOR = "node-a", "node-b"
+# takeover.yml's plays, by the start of their names, and the benchmark stage they belong to
+STAGES = [("Takeover | check", "checks"), ("Takeover | stage 1", "checks"),
+          ("Takeover | stage 2", "fencing"), ("Takeover | stage 3", "activation")]
+CONFIRM_TASKS = ("Confirm over HTTP", "Print what moved", "Publish the result")
+ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+           ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections"),
+           CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"), ANSIBLE_NOCOLOR="1",
+           PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+
+
+def link_ids(node, size):
+    return ["%s%03d" % (node[-1].upper(), i) for i in range(1, size + 1)]
+
+
+def write_inventory(size):
+    """The lab inventory with `size` links per node on the benchmark's simulator."""
+    root = tempfile.mkdtemp(prefix="bench-inv-%d-" % size)
+    gv = os.path.join(root, "group_vars")
+    os.makedirs(os.path.join(gv, "lab_cluster"))
+    for name in ("hosts.yml", os.path.join("group_vars", "kannel_nodes.yml")):
+        with open(os.path.join(REPO, "inventory", "lab", name)) as src, \
+                open(os.path.join(root, name), "w") as dst:
+            dst.write(src.read())
+    links, sets = [], {}
+    for node, port in (("node-a", 13013), ("node-b", 13014)):
+        ids = link_ids(node, size)
+        links += [{"id": i, "home": node, "host": SIM_LISTEN[0], "port": SIM_LISTEN[1],
+                   "username": i.lower(), "password": "pw" + i.lower(), "reconnect_delay": 5}
+                  for i in ids]
+        sets[node] = {"sendsms_port": port, "accounts": [
+            {"username": "client-" + node, "password": "cl-" + node, "links": [ids[0]]}]}
+    with open(os.path.join(gv, "lab_cluster", "main.yml"), "w") as f:
+        json.dump({"kannel_cluster": "lab_cluster", "kannel_admin_password": "bench-admin-pw",
+                   "kannel_status_password": "bench-status-pw", "kannel_links": links,
+                   "kannel_client_sets": sets}, f, indent=1)
+    return root
+
+
+class PeakRss(threading.Thread):
+    """Samples the summed RSS of a process and its descendants every 20 ms."""
+
+    def __init__(self, pid):
+        super(PeakRss, self).__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def tree_rss(self):
+        children, rss = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+                rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, IndexError, ValueError):
+                continue
+        total, todo = 0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            total += rss.get(pid, 0)
+            todo += children.get(pid, [])
+        return total
+
+    def run(self):
+        while not self.stop.is_set():
+            self.peak = max(self.peak, self.tree_rss())
+            self.stop.wait(0.02)
+
+
+def playbook(inventory, name, *args, json_out=False):
+    """Run a playbook -> dict(rc, out, start, end, peak_rss)."""
+    env = dict(ENV, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json") if json_out else ENV
+    start = time.time()
+    # the json callback's document is stdout alone; warnings go to stderr
+    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", inventory, name]
+                            + list(args), cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if json_out else subprocess.STDOUT, text=True)
+    sampler = PeakRss(proc.pid)
+    sampler.start()
+    out, err = proc.communicate()
+    end = time.time()
+    sampler.stop.set()
+    sampler.join()
+    return {"rc": proc.returncode, "out": out, "err": err or "", "start": start, "end": end,
+            "peak_rss": sampler.peak}
+
+
+def ok(res, what):
+    if res["rc"] != 0:
+        raise RuntimeError("%s failed (rc=%d):\n%s\n%s" % (what, res["rc"], res["out"][-6000:],
+                                                         res["err"][-2000:]))
+    return res
+
+
+def podman(*args):
+    subprocess.run(["podman"] + list(args), env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+
+def wait_bound(sim, ids, peer_ip, since, timeout=120):
+    """Epoch time of the last bind of ids' accounts from peer_ip after since."""
+    accounts = set(i.lower() for i in ids)
+
+    def last_bind():
+        binds = {}
+        for e in sim.events():
+            if (e["event"] == "bind" and e["account"] in accounts and e["t"] >= since
+                    and e["peer"].split(":")[0] == peer_ip):
+                binds[e["account"]] = e["t"]
+        state = sim.state()["accounts"]
+        if len(binds) == len(accounts) and all(state[a]["binds_now"] == 1 for a in accounts):
+            return max(binds.values())
+        return None
+    return sim.wait_for(last_bind, timeout=timeout, interval=0.05,
+                        message="links of %s not all bound from %s" % (FAILED, peer_ip))
+
+
+def stage_times(res):
+    """Seconds per stage from the json callback's play and task timestamps."""
+    doc = json.loads(res["out"][res["out"].index("{"):])
+
+    def ts(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    plays = doc["plays"]
+    times = {"start-up": ts(plays[0]["play"]["duration"]["start"]) - res["start"]}
+    for play in plays:
+        stage = next(s for prefix, s in STAGES if play["play"]["name"].startswith(prefix))
+        for task in play["tasks"]:
+            dur = task["task"]["duration"]
+            seconds = ts(dur["end"]) - ts(dur["start"])
+            name = stage
+            if stage == "activation" and task["task"]["name"].startswith(CONFIRM_TASKS):
+                name = "confirmation"
+            times[name] = times.get(name, 0.0) + seconds
+    return times
+
+
+def wait_booted(node):
+    """Wait until a (re)started node's systemd is up."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        p = subprocess.run(["podman", "exec", NODES[node][0], "systemctl", "is-system-running"],
+                           env=ENV, capture_output=True, text=True, check=False)
+        if p.stdout.strip() in ("running", "degraded"):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("%s did not boot" % node)
+
+
+def restart_failed_node():
+    podman("start", NODES[FAILED][0])
+    wait_booted(FAILED)
+
+
+def one_size(size, runs, sim):
+    inventory = write_inventory(size)
+    deploy = ok(playbook(inventory, "deploy.yml"), "deploy.yml (%d links per node)" % size)
+    failed_links = link_ids(FAILED, size)
+    survivor_ip = NODES[SURVIVOR][1]
+    rows = []
+    for run in range(runs):
+        podman("kill", NODES[FAILED][0])
+        res = ok(playbook(inventory, "takeover.yml", "-e", "failed=" + FAILED, json_out=True),
+                 "takeover.yml")
+        bound = wait_bound(sim, failed_links, survivor_ip, res["start"])
+        row = {"ours": max(res["end"], bound) - res["start"], "playbook": res["end"] - res["start"],
+               "stages": stage_times(res), "online_after_end": max(0.0, bound - res["end"]),
+               "peak_rss": res["peak_rss"]}
+
+        restart_failed_node()
+        back = ok(playbook(inventory, "failback.yml", "-e", "node=" + FAILED), "failback.yml")
+        gap = re.search(r"Gap \(set \S+ not accepting messages\): ([0-9.]+) s", back["out"])
+        row["failback"] = back["end"] - back["start"]
+        row["gap"] = float(gap.group(1)) if gap else None
+
+        podman("kill", NODES[FAILED][0])
+        naive = ok(playbook(inventory, os.path.join("benchmarks", "naive_takeover.yml"),
+                            "-e", "survivor=%s failed=%s" % (SURVIVOR, FAILED),
+                            "-e", json.dumps({"links": failed_links})), "naive_takeover.yml")
+        bound = wait_bound(sim, failed_links, survivor_ip, naive["start"])
+        row["naive"] = max(naive["end"], bound) - naive["start"]
+        undo_naive(inventory, failed_links)
+        rows.append(row)
+        print("N=%d run %d: takeover %.2fs (playbook %.2fs) %s; failback %.2fs gap %s; naive "
+              "%.2fs; ratio %.1f; controller peak %.0f MiB"
+              % (size, run + 1, row["ours"], row["playbook"],
+                 ", ".join("%s %.2f" % kv for kv in row["stages"].items()), row["failback"],
+                 row["gap"], row["naive"], row["naive"] / row["ours"], row["peak_rss"] / 2**20),
+              flush=True)
+    return {"size": size, "deploy": deploy["end"] - deploy["start"], "rows": rows}
+
+
+def undo_naive(inventory, links):
+    """Take the naive takeover back: the links out of node-b, its extra smsbox stopped, node-a up."""
+    args = json.dumps({"links": links, "state": "passive", "admin_password": "bench-admin-pw"})
+    subprocess.run([os.path.join(BIN, "ansible"), "-i", inventory, SURVIVOR, "-m",
+                    "smsgw.cluster.kannel_link", "-a", args], cwd=REPO, env=ENV, check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([os.path.join(BIN, "ansible"), "-i", inventory, SURVIVOR, "-m",
+                    "ansible.builtin.systemd_service", "-a",
+                    "name=kannel-smsbox@%s.service state=stopped" % FAILED], cwd=REPO, env=ENV,
+                   check=True, stdout=subprocess.DEVNULL)
+    restart_failed_node()
+
+
+def render(results, runs):
+    lines = [SECTION, "",
+             "Machine: %s. Lab: two Debian 12 systemd containers (rootful podman, runc), Ansible's "
+             "podman connection (no pipelining: about 5 `podman exec` per task)." % machine(), "",
+             "What is timed, per size N (provider links per node; each node also has 1 client "
+             "set): node-a is killed (`podman kill`), then `ansible-playbook takeover.yml -e "
+             "failed=node-a` from its process start until the last of node-a's N links is bound "
+             "from node-b at the provider simulator (or the playbook's end if later). The naive "
+             "way (benchmarks/naive_takeover.yml: one `cp` of the files, then one "
+             "`ansible.builtin.uri` request per link, then the smsbox) is timed the same way in "
+             "the same run, after a failback. %d runs per size; median / min / max in seconds. "
+             "Reproduce with `.venv/bin/python benchmarks/takeover.py --write` (after "
+             "`scripts/setup`; about 25 minutes)." % runs, "",
+             "| links per node | takeover (ours) | naive uri loop | naive / ours | failback | "
+             "gap of the returned set | controller peak RSS | deploy.yml (once) |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        rows = r["rows"]
+        lines.append("| %d | %s | %s | %s | %s | %s | %s MiB | %.0f s |" % (
+            r["size"], stats([x["ours"] for x in rows]), stats([x["naive"] for x in rows]),
+            stats([x["naive"] / x["ours"] for x in rows], "%.1f"),
+            stats([x["failback"] for x in rows]),
+            stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0]),
+            stats([x["peak_rss"] / 2**20 for x in rows], "%.0f"), r["deploy"]))
+    names = ["start-up", "checks", "fencing", "activation", "confirmation"]
+    lines += ["", "Takeover stages (medians, seconds): start-up = process start to the first "
+              "play; checks = inventory, request and survivor health; fencing = probing the "
+              "killed node; activation = serving.json, links, smsboxes on the survivor; "
+              "confirmation = the final status read and summary; online after = from the "
+              "playbook's end until the last link bound.", "",
+              "| links per node | " + " | ".join(names) + " | online after | playbook |",
+              "| ---: |" + " ---: |" * (len(names) + 2)]
+    for r in results:
+        rows = r["rows"]
+        lines.append("| %d | %s | %.2f | %.2f |" % (
+            r["size"], " | ".join("%.2f" % statistics.median([x["stages"].get(n, 0.0)
+                                                             for x in rows]) for n in names),
+            statistics.median([x["online_after_end"] for x in rows]),
+            statistics.median([x["playbook"] for x in rows])))
+    first, last = results[0], results[-1]
+    growth = (statistics.median([x["ours"] for x in last["rows"]])
+              / statistics.median([x["ours"] for x in first["rows"]]))
+    lines += ["", "Growth of the takeover from %d to %d links per node: %.2fx."
+              % (first["size"], last["size"], growth), ""]
+    return "\n".join(lines)
+
+
+def main():
+    sizes, runs, write = arguments(__doc__, "2,50,200", 3)
+    lab = os.path.join(REPO, "scripts", "lab")
+    # fresh nodes: no takeover in effect, no configuration left from another run
+    for verb in ("down", "up"):
+        subprocess.run([lab, verb], env=ENV, check=True, stdout=subprocess.DEVNULL)
+    sim = smsc_sim.SmscSimulator(listen=SIM_LISTEN, control=None, accounts=None,
+                                 log=open(os.devnull, "w"))
+    sim.start()
+    try:
+        results = [one_size(n, runs, sim) for n in sizes]
+    finally:
+        sim.stop()
+    print("putting the lab's own configuration back (deploy.yml)", flush=True)
+    ok(playbook(os.path.join(REPO, "inventory", "lab"), "deploy.yml"), "deploy.yml (lab)")
+    section = render(results, runs)
+    print(section)
+    if write:
+        write_section(section)
+
+
+if __name__ == "__main__":
+    main()
