@@ -43,6 +43,14 @@ options:
       - When omitted, only the gateway itself is judged.
     type: list
     elements: str
+  command_password:
+    description:
+      - When given, also check that bearerbox accepts this password for commands (its
+        admin-password), with a C(stop-smsc) that names no link and so changes nothing (bearerbox
+        answers C(SMSC id not given)). A C(Denied) fails the task naming the admin URL, before a
+        playbook changes anything that a later command would have to finish.
+      - Only checked when the admin interface answers; RV(commands_allowed) reports it.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -88,6 +96,11 @@ reasons:
 reachable:
   description: Whether the admin interface answered.
   returned: always
+  type: bool
+commands_allowed:
+  description: True when O(command_password) was accepted for commands (a wrong one fails the
+    task); null when it was not given.
+  returned: when the admin interface answered
   type: bool
 gateway:
   description: C(state) (running, suspended, isolated, ...), C(uptime) seconds, C(version),
@@ -252,7 +265,7 @@ def queues_of(status):
     }
 
 
-def run(admin, sets, expect_active):
+def run(admin, sets, expect_active, commands=None):
     try:
         status = admin.status()
     except KannelUnreachable as e:
@@ -264,7 +277,10 @@ def run(admin, sets, expect_active):
                              "admin_url)" % e],
                     gateway={}, queues={}, sms={}, links=[], boxes=[], sets=reports)
     health, reasons, reports = judge(status, sets, expect_active)
+    if commands is not None:
+        commands.command("stop-smsc")  # raises KannelAdminDenied on a wrong password
     return dict(changed=False, health=health, reasons=reasons, reachable=True,
+                commands_allowed=None if commands is None else True,
                 gateway=status["gateway"], queues=queues_of(status), sms=status["sms"],
                 links=status["links"], boxes=status["boxes"], sets=reports)
 
@@ -274,6 +290,7 @@ def main():
         argument_spec=kannel_admin_argument_spec(
             sets=dict(type="dict", default={}),
             expect_active=dict(type="list", elements="str"),
+            command_password=dict(type="str", no_log=True),
         ),
         supports_check_mode=True,
     )
@@ -289,8 +306,12 @@ def main():
                              % (", ".join(unknown), ", ".join(sorted(sets)) or "none"))
     admin = KannelAdmin(module.params["admin_url"], module.params["admin_password"],
                         module.params["timeout"], module=module)
+    commands = None
+    if module.params["command_password"] is not None:
+        commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
+                               module.params["timeout"], module=module)
     try:
-        module.exit_json(**run(admin, sets, expect))
+        module.exit_json(**run(admin, sets, expect, commands))
     except KannelAdminDenied as e:
         module.fail_json(msg=str(e))
     except KannelAdminError as e:

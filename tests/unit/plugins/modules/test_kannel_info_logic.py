@@ -1,6 +1,9 @@
 """kannel_info verdicts on captured status pages."""
+import pytest
+
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
     KannelAdmin,
+    KannelAdminDenied,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import parse_status
 from ansible_collections.smsgw.cluster.plugins.modules.kannel_info import (
@@ -89,3 +92,16 @@ def test_normalize_sets_rejects_bad_shapes():
     assert len(errors) == 4
     sets, errors = normalize_sets({"a": None, "b": {"links": ["l"], "smsbox": "b"}})
     assert errors == [] and sets["a"] == {"links": [], "smsbox": None}
+
+
+def test_command_password_checked_with_a_command_that_names_no_link():
+    gw = FakeBearerbox({"a1": "online"}, password="stat-pw")
+    status_reader = KannelAdmin("http://127.0.0.1:13000", "stat-pw", 5, fetch=gw)
+    res = run(status_reader, {}, None, KannelAdmin("http://127.0.0.1:13000", "stat-pw", 5, fetch=gw))
+    assert res["commands_allowed"] is True
+    assert gw.commands() == [("stop-smsc", None)] and gw.links == {"a1": "online"}
+    wrong = KannelAdmin("http://127.0.0.1:13000", "not-the-admin-pw", 5, fetch=gw)
+    with pytest.raises(KannelAdminDenied) as e:
+        run(status_reader, {}, None, wrong)
+    assert "not-the-admin-pw" not in str(e.value) and "127.0.0.1:13000" in str(e.value)
+    assert run(status_reader, {}, None)["commands_allowed"] is None

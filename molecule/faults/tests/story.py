@@ -1,0 +1,317 @@
+"""Tools of the fault suite: run the real playbooks against the scenario's inventory, inject faults
+into the podman nodes, send SMS through the nodes' sendsms ports and read the provider simulator.
+
+Everything is measured from outside, the way an operator or a provider would see it: binds come from
+the simulator's event log (so a bind that lasted 1 ms still counts), serving state from the nodes'
+files and their own status.xml, and operator messages from the playbook output.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+SERVING_FILE = "/var/lib/kannel-cluster/serving.json"
+BEARERBOX = "kannel-bearerbox.service"
+
+
+class Run:
+    """One finished playbook run."""
+
+    def __init__(self, rc, out, seconds):
+        self.rc, self.out, self.seconds = rc, out, seconds
+        self.changed = {m.group(1): int(m.group(3)) for m in RECAP.finditer(out)}
+
+    def failure_of(self, host):
+        """The first task failure Ansible reported for host with its indented result, whitespace
+        collapsed (the yaml callback wraps long messages); '' if none."""
+        found = re.search(r"^(?:fatal|failed): \[%s\].*?(?=^\S|\Z)" % re.escape(host), self.out,
+                          re.M | re.S)
+        return " ".join(found.group(0).split()) if found else ""
+
+
+class Cluster:
+    """The scenario's two nodes, as its inventory describes them."""
+
+    def __init__(self, scenario_dir):
+        repo = os.path.dirname(os.path.dirname(scenario_dir))
+        self.repo = repo
+        self.inventory = os.path.join(scenario_dir, "inventory")
+        with open(os.path.join(self.inventory, "hosts.yml"), encoding="utf-8") as fh:
+            groups = yaml.safe_load(fh)["all"]["children"]["kannel_nodes"]["children"]
+        (cluster_name, cluster), = groups.items()
+        with open(os.path.join(self.inventory, "group_vars", cluster_name, "main.yml"),
+                  encoding="utf-8") as fh:
+            self.vars = yaml.safe_load(fh)
+        self.name = cluster_name
+        self.nodes = sorted(cluster["hosts"])
+        self.address = {n: cluster["hosts"][n]["kannel_cluster_address"] for n in self.nodes}
+        self.sets = self.vars["kannel_client_sets"]
+        self.links = {n: [link["id"] for link in self.vars["kannel_links"] if link["home"] == n]
+                      for n in self.nodes}
+        self.accounts = {link["username"] for link in self.vars["kannel_links"]}
+        self.sim_control = "http://" + os.environ["SMSGW_SIM_CONTROL"]
+        self.env = dict(os.environ,
+                        ANSIBLE_CONFIG=os.path.join(repo, "ansible.cfg"),
+                        ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, "collections"),
+                        CONTAINERS_CONF=os.path.join(repo, "lab", "containers.conf"),
+                        ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+        self.sent = []  # every text a gateway accepted: each must reach the provider exactly once
+
+    def peer(self, node):
+        return next(n for n in self.nodes if n != node)
+
+    # --- playbooks ----------------------------------------------------------------------------
+
+    def _argv(self, name, args):
+        return ["ansible-playbook", "-i", self.inventory, os.path.join(self.repo, name)] + list(args)
+
+    def playbook(self, name, *args):
+        started = time.monotonic()
+        proc = subprocess.run(self._argv(name, args), cwd=self.repo, env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=600, check=False)
+        return Run(proc.returncode, proc.stdout, time.monotonic() - started)
+
+    def playbook_ok(self, name, *args):
+        run = self.playbook(name, *args)
+        assert run.rc == 0, run.out
+        return run
+
+    def playbook_killed(self, name, args, play, task, delay=None, timeout=300):
+        """Run a playbook and SIGKILL its whole process group partway, as an operator's Ctrl-C
+        cannot (Ansible would still clean up): inside the play whose banner contains `play`, either
+        `delay` seconds after the banner of the task containing `task` (the task in flight), or with
+        delay=None at the next task banner (that task just finished). Fails if the run ended without
+        reaching that point."""
+        proc = subprocess.Popen(self._argv(name, args), cwd=self.repo, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        watchdog = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
+        watchdog.start()
+        lines, in_play, task_seen, killed = [], False, False, False
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("PLAY ["):
+                    in_play = play in line
+                elif in_play and line.startswith("TASK ["):
+                    if task_seen:
+                        killed = True
+                    elif task in line:
+                        task_seen = True
+                        if delay is not None:
+                            time.sleep(delay)
+                            killed = True
+                if killed:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    break
+        finally:
+            watchdog.cancel()
+            proc.stdout.close()
+            proc.wait()
+        if not killed:
+            pytest.fail("%s ended (rc %s) before task %r of play %r was reached:\n%s"
+                        % (name, proc.returncode, task, play, "".join(lines)))
+
+    # --- nodes --------------------------------------------------------------------------------
+
+    def podman(self, *args, timeout=120):
+        return subprocess.run(["podman"] + list(args), env=self.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+
+    def exec_ok(self, node, *argv):
+        proc = self.podman("exec", node, *argv)
+        assert proc.returncode == 0, "%s: %s -> %s" % (node, " ".join(argv), proc.stdout)
+        return proc.stdout
+
+    def kill(self, node):
+        """podman kill, then drop at the provider the sessions the dead node leaves behind: the TCP
+        close of a killed container can be lost with its network namespace, and the simulator, unlike
+        a real provider's enquire-link timeout, never notices a dead peer."""
+        prefix = self.address[node] + ":"
+        bound = {s["account"] for s in self.sim("/state")["sessions"]
+                 if s["bound"] and s["peer"].startswith(prefix)}
+        assert self.podman("kill", node).returncode == 0
+        for account in bound:
+            self.sim("/kick", {"account": account})
+
+    def container_state(self, node):
+        return self.podman("inspect", "-f", "{{.State.Status}}", node).stdout.strip()
+
+    def serving_file(self, node):
+        return json.loads(self.exec_ok(node, "cat", SERVING_FILE))
+
+    def unit_state(self, node, unit):
+        return self.podman("exec", node, "systemctl", "is-active", unit).stdout.strip()
+
+    def journal_since(self, node, unit, since):
+        return self.exec_ok(node, "journalctl", "-u", unit, "-o", "cat", "--no-pager",
+                            "--since", "@%d" % int(since))
+
+    def wait_until(self, what, check, timeout):
+        deadline = time.time() + timeout
+        while not check():
+            if time.time() > deadline:
+                pytest.fail("timed out after %s s waiting for %s" % (timeout, what))
+            time.sleep(0.5)
+
+    def wait_booted(self, node, timeout=60):
+        def booted():
+            state = self.podman("exec", node, "systemctl", "is-system-running").stdout.strip()
+            return state in ("running", "degraded")
+        self.wait_until("%s to boot" % node, booted, timeout)
+
+    def wait_bearerbox_up(self, node, timeout=60):
+        """Wait until bearerbox runs and answers: by then the start-up guard has decided."""
+        def answers():
+            try:
+                self.node_view(node)
+                return True
+            except AssertionError:
+                return False
+        self.wait_until("bearerbox on %s" % node, answers, timeout)
+
+    def wait_no_ansible_module(self, timeout=60):
+        """A killed ansible-playbook leaves the module it had started running in the node (podman
+        exec sessions outlive their client): an operator's re-run would meet it there."""
+        def idle():
+            return all(self.podman("exec", n, "pgrep", "-f", "AnsiballZ_").returncode == 1
+                       for n in self.nodes)
+        self.wait_until("modules of the killed run to end", idle, timeout)
+
+    def node_view(self, node):
+        """(links loaded -> state word, smsbox ids connected) from the node's own status.xml."""
+        script = ("import urllib.request,sys;sys.stdout.write(urllib.request.urlopen("
+                  "'http://127.0.0.1:13000/status.xml?password=%s',timeout=5).read().decode())"
+                  % self.vars["kannel_status_password"])
+        proc = self.podman("exec", node, "python3", "-c", script)
+        assert proc.returncode == 0, proc.stdout
+        root = ET.fromstring(proc.stdout)
+        links = {(s.findtext("admin-id") or s.findtext("id")): (s.findtext("status") or "").split()[0]
+                 for s in root.iter("smsc")}
+        links.pop("smsc-placeholder", None)
+        boxes = {b.findtext("id") for b in root.iter("box") if b.findtext("type") == "smsbox"}
+        return links, boxes
+
+    def wait_serving(self, node, sets, timeout=40):
+        """Wait until node has exactly the links and smsboxes of `sets`, links online."""
+        want_links = {link for s in sets for link in self.links[s]}
+        seen = [None, None]
+        deadline = time.time() + timeout
+        while True:
+            try:
+                seen = list(self.node_view(node))
+            except AssertionError:
+                seen = [None, None]
+            links, boxes = seen
+            if links is not None and set(links) == want_links and boxes == set(sets) and \
+                    all(v == "online" for v in links.values()):
+                return
+            if time.time() > deadline:
+                pytest.fail("%s should serve %s; it has links %s, smsboxes %s"
+                            % (node, sorted(sets), links, boxes))
+            time.sleep(0.5)
+
+    def assert_fenced(self, node):
+        links, boxes = self.node_view(node)
+        assert links == {} and boxes == set(), "fenced %s connected links %s / smsboxes %s" % (
+            node, links, boxes)
+
+    def partition(self, cut):
+        """Cut (or heal) the nodes' traffic to each other; the controller and the provider still
+        reach both. `ip route ... prohibit` because the image has iproute2 but no iptables/nft."""
+        for node in self.nodes:
+            self.exec_ok(node, "ip", "route", "add" if cut else "del", "prohibit",
+                         "%s/32" % self.address[self.peer(node)])
+
+    # --- SMS ----------------------------------------------------------------------------------
+
+    def send(self, via, set_name, note="fault suite"):
+        """Send one SMS as the first client of set_name through node `via` -> (status, body, text)."""
+        acct = self.sets[set_name]["accounts"][0]
+        text = "%s %s via %s %s" % (note, set_name, via, uuid.uuid4().hex[:8])
+        query = urllib.parse.urlencode({"username": acct["username"], "password": acct["password"],
+                                        "from": "SMSGW", "to": "+4790000001", "text": text})
+        url = "http://%s:%d/cgi-bin/sendsms?%s" % (
+            self.address[via], self.sets[set_name]["sendsms_port"], query)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                status, body = resp.status, resp.read().decode()
+        except urllib.error.HTTPError as err:
+            status, body = err.code, err.read().decode()
+        if status == 202:
+            self.sent.append(text)
+        return status, body, text
+
+    def send_ok(self, via, set_name, note="fault suite"):
+        status, body, text = self.send(via, set_name, note)
+        assert status == 202, "%s refused a client of set %s: %s %s" % (via, set_name, status, body)
+        return text
+
+    def assert_refused(self, via, set_name):
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            self.send(via, set_name)
+
+    def arrivals(self, texts):
+        delivered = [m.get("text") for m in self.sim("/messages")]
+        return {t: delivered.count(t) for t in texts}
+
+    def assert_delivered_once(self, texts, timeout=20):
+        """Every text reached the provider exactly once (waiting for late ones up to `timeout`)."""
+        deadline = time.time() + timeout
+        while True:
+            wrong = {t: n for t, n in self.arrivals(texts).items() if n != 1}
+            if not wrong or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert wrong == {}, "accepted messages not delivered exactly once (text -> times): %s" % wrong
+
+    # --- provider simulator -------------------------------------------------------------------
+
+    def sim(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.sim_control + path, data=data,
+                                     method="GET" if body is None else "POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read().decode())
+
+    def link_counters(self):
+        """Per account: how often it was bound and unbound so far (a flap moves both)."""
+        return {a: (v["binds_total"], v["unbinds"], v["disconnects"])
+                for a, v in self.sim("/state")["accounts"].items()}
+
+
+class BindWatch:
+    """Concurrent binds per provider account from a moment on, from the simulator's event log:
+    each bind event carries the account's bind count right after it."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.since = time.time()
+        self.at_start = {a: v["binds_now"] for a, v in cluster.sim("/state")["accounts"].items()}
+
+    def max_binds(self):
+        peak = {a: self.at_start.get(a, 0) for a in self.cluster.accounts}
+        for ev in self.cluster.sim("/events"):
+            if ev["event"] == "bind" and ev["t"] >= self.since:
+                peak[ev["account"]] = max(peak.get(ev["account"], 0), ev["binds_now"])
+        return peak
+
+    def assert_never_bound_twice(self):
+        peak = self.max_binds()
+        twice = {a: n for a, n in peak.items() if n > 1}
+        assert twice == {}, "provider accounts bound more than once at a time: %s (binds: %s)" % (
+            twice, [(e["account"], e["peer"]) for e in self.cluster.sim("/events")
+                    if e["event"] == "bind" and e["t"] >= self.since and e["account"] in twice])

@@ -1,0 +1,401 @@
+"""The fault suite on the faults scenario's two nodes (north, south): "never connected twice".
+
+Each fault test starts from normal operation, injects one fault, runs the real playbooks as an
+operator would, checks what the operator is told, and ends with the cluster normal again (failback).
+The `fault` fixture restores normal operation after a test that failed halfway, so the next fault
+starts clean, and records per fault the highest number of concurrent binds each provider account
+had (artifacts/faults-report.json). For every fault: no account is bound twice at a time, every SMS
+a gateway accepted reaches the provider exactly once (possibly only after failback), and the
+playbook output says what happened. Tests run in file order.
+
+Fault 2 of the suite (deploy.yml while a takeover is in effect and the failed node is back) is the
+failover scenario's test_deploy_during_takeover_keeps_it; it is not repeated here (deploy is the
+slowest playbook).
+"""
+import json
+import os
+import re
+import time
+
+import pytest
+
+from story import BEARERBOX, BindWatch, Cluster
+
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLUSTER = Cluster(SCENARIO)
+NORTH, SOUTH = CLUSTER.nodes  # faults hit north, the node of the first set; south survives
+NORTH_ACCOUNTS = sorted(link["username"] for link in CLUSTER.vars["kannel_links"]
+                        if link["home"] == NORTH)
+REPORT_FILE = os.path.join(CLUSTER.repo, "artifacts", "faults-report.json")
+REPORT = {}
+HELD = []  # texts fault 1 left in the killed node's store (see the xfail test after it)
+BEARERBOX_LOG = "/var/log/kannel/bearerbox.log"
+ACCESS_LOG = "/var/log/kannel/bearerbox-access.log"
+WRONG_ADMIN_PASSWORD = "not-the-admin-password"  # long enough to pass the inventory checks
+WRONG_PASSWORD_ERROR_SECONDS = 30
+
+
+class Fault:
+    """What a fault test measures: binds from its start on, and notes for the report."""
+
+    def __init__(self):
+        self.watch = BindWatch(CLUSTER)
+        self.notes = {}
+
+
+def at_home(node):
+    """Node serves exactly its own set, and its serving.json says so."""
+    try:
+        CLUSTER.wait_serving(node, [node], timeout=2)
+        return CLUSTER.serving_file(node)["sets"] == [node]
+    except (pytest.fail.Exception, AssertionError):
+        return False
+
+
+def restore_normal_operation():
+    """Undo what a failed fault test left: nodes up, network whole, bearerbox up, sets at home."""
+    for node in CLUSTER.nodes:
+        state = CLUSTER.container_state(node)
+        if state == "paused":
+            CLUSTER.podman("unpause", node)
+        elif state != "running":
+            CLUSTER.podman("start", node)
+        CLUSTER.wait_booted(node)
+        CLUSTER.podman("exec", node, "ip", "route", "del", "prohibit",
+                       "%s/32" % CLUSTER.address[CLUSTER.peer(node)])
+    for node in CLUSTER.nodes:
+        if CLUSTER.unit_state(node, BEARERBOX) != "active":
+            CLUSTER.exec_ok(node, "systemctl", "start", BEARERBOX)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_bearerbox_up(node)
+        if not at_home(node):
+            CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % node)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+
+
+@pytest.fixture(name="fault")
+def fixture_fault(request):
+    fault = Fault()
+    started = time.time()
+    yield fault
+    restored = not all(at_home(n) for n in CLUSTER.nodes)
+    if restored:
+        restore_normal_operation()
+    REPORT[request.node.name] = dict(fault.notes, max_concurrent_binds=fault.watch.max_binds(),
+                                     seconds=round(time.time() - started, 1),
+                                     restored_by_fixture=restored)
+    os.makedirs(os.path.dirname(REPORT_FILE), exist_ok=True)
+    with open(REPORT_FILE, "w", encoding="utf-8") as fh:
+        json.dump(REPORT, fh, indent=2, sort_keys=True)
+
+
+def takeover(*extra):
+    return CLUSTER.playbook("takeover.yml", "-e", "failed=%s" % NORTH, *extra)
+
+
+def takeover_ok(fault, *extra):
+    run = takeover(*extra)
+    assert run.rc == 0, run.out
+    assert "Takeover of %s by %s done" % (NORTH, SOUTH) in run.out, run.out
+    fault.notes["takeover_seconds"] = round(run.seconds, 1)
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH])
+    return run
+
+
+def failback_ok(fault):
+    run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % NORTH)
+    assert "Failback of %s done" % NORTH in run.out, run.out
+    fault.notes["failback_seconds"] = round(run.seconds, 1)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+    return run
+
+
+def send_home():
+    """One SMS per set through the set's home node (normal operation)."""
+    return [CLUSTER.send_ok(n, n) for n in CLUSTER.nodes]
+
+
+def send_each_set(via):
+    """One SMS per set through `via` (the survivor of a takeover)."""
+    return [CLUSTER.send_ok(via, s) for s in CLUSTER.nodes]
+
+
+def main_pid(node):
+    return CLUSTER.exec_ok(node, "systemctl", "show", "-p", "MainPID", "--value", BEARERBOX).strip()
+
+
+def serving_files():
+    return {n: CLUSTER.serving_file(n) for n in CLUSTER.nodes}
+
+
+def ends_normal(fault, texts):
+    """The common end of a fault: set north home again, nothing bound twice, nothing lost."""
+    failback_ok(fault)
+    texts = texts + send_home()
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_delivered_once(texts)
+
+
+# --- the suite --------------------------------------------------------------------------------
+
+def test_deployed_cluster_serves_each_set_at_home():
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+    CLUSTER.assert_delivered_once(send_home())
+    CLUSTER.assert_refused(SOUTH, NORTH)
+    CLUSTER.assert_refused(NORTH, SOUTH)
+
+
+def test_fault1_killed_node_returns_fenced_and_loses_nothing(fault):
+    texts = send_home()
+    # Messages north accepted but could not pass on yet (its provider sessions just dropped, so
+    # they wait in north's message store) when it is killed: they must still go out, once.
+    for account in NORTH_ACCOUNTS:
+        CLUSTER.sim("/kick", {"account": account})
+    queued = [CLUSTER.send_ok(NORTH, NORTH, "queued at kill") for _ in range(3)]
+    CLUSTER.kill(NORTH)
+    held = [t for t, n in CLUSTER.arrivals(queued).items() if n == 0]
+    fault.notes["accepted_but_held_by_killed_node"] = len(held)
+    assert held, "setup: every queued message reached the provider before north was killed"
+
+    run = takeover_ok(fault)
+    assert "%s cannot be reached" % NORTH in run.out
+    assert "Fencing of %s: not possible (unreachable)" % NORTH in run.out
+    texts += send_each_set(SOUTH)
+
+    # (i) the container comes back: systemd boots it and the start-up guard keeps it fenced.
+    booted = time.time()
+    assert CLUSTER.podman("start", NORTH).returncode == 0
+    CLUSTER.wait_booted(NORTH)
+    CLUSTER.wait_bearerbox_up(NORTH)
+    time.sleep(3)  # time to bind, if it were going to
+    CLUSTER.assert_fenced(NORTH)
+    assert "gave up set(s) %s: peer %s serves it" % (NORTH, SOUTH) in \
+        CLUSTER.journal_since(NORTH, BEARERBOX, booted - 1)
+    assert CLUSTER.serving_file(NORTH)["sets"] == []
+    CLUSTER.assert_refused(NORTH, NORTH)
+
+    # (ii) its gateway service restarts while the takeover is in effect: still fenced.
+    CLUSTER.exec_ok(NORTH, "systemctl", "restart", BEARERBOX)
+    CLUSTER.wait_bearerbox_up(NORTH)
+    time.sleep(3)
+    CLUSTER.assert_fenced(NORTH)
+    smsboxes = {CLUSTER.unit_state(NORTH, "kannel-smsbox@%s" % s) for s in CLUSTER.nodes}
+    assert smsboxes == {"inactive"}, smsboxes
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH], timeout=5)
+    texts += send_each_set(SOUTH)
+
+    ends_normal(fault, texts)
+    HELD.extend(held)
+
+
+# Known, open: a fenced node's bearerbox finds no link for the messages in its store when it
+# starts and discards them (access log: DISCARDED). strict: this test fails once they go out.
+@pytest.mark.xfail(strict=True, reason="open bug: messages queued on a node that is killed and "
+                   "taken over are discarded when it starts fenced")
+def test_fault1_messages_held_by_the_killed_node_go_out_after_failback():
+    assert HELD, "fault 1 did not run or held nothing"
+    lost = {t: n for t, n in CLUSTER.arrivals(HELD).items() if n != 1}
+    if lost:
+        log = CLUSTER.podman("exec", NORTH, "grep", "-F", "DISCARDED", ACCESS_LOG).stdout
+        pytest.fail("messages north accepted (202 Queued for later delivery) before it was killed "
+                    "never reached the provider, not even after failback (text -> times): %s. "
+                    "north's bearerbox-access.log:\n%s"
+                    % (lost, "\n".join(line for line in log.splitlines()
+                                        if any(t in line for t in lost))))
+
+
+def test_fault3a_takeover_killed_during_activation_then_rerun(fault):
+    texts = send_home()
+    CLUSTER.playbook_killed("takeover.yml", ["-e", "failed=%s" % NORTH],
+                            play="stage 3", task="Load the links of the sets", delay=0.5)
+    CLUSTER.wait_no_ansible_module()
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_fenced(NORTH)  # stage 2 (fencing) had finished
+    fault.notes["south_after_kill"] = dict(zip(("links", "smsboxes"),
+                                               map(sorted, CLUSTER.node_view(SOUTH))))
+
+    run = takeover_ok(fault)
+    assert "Fencing of %s: done" % NORTH in run.out
+    status = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % os.path.join(
+        CLUSTER.repo, "artifacts", "status-faults.json"))
+    assert "taken over: %s on %s" % (NORTH, SOUTH) in status.out, status.out
+    CLUSTER.assert_fenced(NORTH)
+    texts += send_each_set(SOUTH)
+    ends_normal(fault, texts)
+
+
+def test_fault3b_takeover_killed_after_fencing_was_recorded_then_node_dies(fault):
+    # The first run gets as far as recording north's intent (serving nothing) and is killed before
+    # north's links are removed; north then dies, and the re-run takes over with north unreachable.
+    texts = send_home()
+    CLUSTER.playbook_killed("takeover.yml", ["-e", "failed=%s" % NORTH],
+                            play="stage 2", task="Record the serving state (serving.json)")
+    CLUSTER.wait_no_ansible_module()
+    assert CLUSTER.serving_file(NORTH)["sets"] == [], "setup: north's intent was not recorded"
+    links, _ = CLUSTER.node_view(NORTH)
+    fault.notes["north_links_after_kill"] = sorted(links)
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.kill(NORTH)
+
+    run = takeover_ok(fault)
+    assert "%s cannot be reached" % NORTH in run.out
+    texts += send_each_set(SOUTH)
+
+    assert CLUSTER.podman("start", NORTH).returncode == 0
+    CLUSTER.wait_booted(NORTH)
+    CLUSTER.wait_bearerbox_up(NORTH)
+    time.sleep(3)
+    links, boxes = CLUSTER.node_view(NORTH)
+    fault.notes["north_after_return"] = {"links": sorted(links), "smsboxes": sorted(boxes)}
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_fenced(NORTH)
+    ends_normal(fault, texts)
+
+
+@pytest.mark.parametrize("survivor_down", ["bearerbox stopped", "container killed"])
+def test_fault4_takeover_refused_when_the_survivor_is_down_too(fault, survivor_down):
+    texts = send_home()
+    CLUSTER.assert_delivered_once(texts)
+    before = serving_files()
+    CLUSTER.exec_ok(NORTH, "systemctl", "stop", BEARERBOX)
+    if survivor_down == "container killed":
+        CLUSTER.kill(SOUTH)
+    else:
+        CLUSTER.exec_ok(SOUTH, "systemctl", "stop", BEARERBOX)
+
+    run = takeover()
+    assert run.rc != 0, run.out
+    assert run.changed.get(NORTH, 0) == 0 and run.changed.get(SOUTH, 0) == 0, run.changed
+    fault.notes["refusal_seconds"] = round(run.seconds, 1)
+    assert CLUSTER.unit_state(NORTH, BEARERBOX) == "inactive"
+    assert CLUSTER.serving_file(NORTH) == before[NORTH]
+
+    # Both come back as after a cold start of the cluster: each serves its own set.
+    if survivor_down == "container killed":
+        CLUSTER.exec_ok(NORTH, "systemctl", "start", BEARERBOX)
+        assert CLUSTER.podman("start", SOUTH).returncode == 0
+        CLUSTER.wait_booted(SOUTH)
+    else:
+        assert CLUSTER.unit_state(SOUTH, BEARERBOX) == "inactive"
+        for node in CLUSTER.nodes:
+            CLUSTER.podman("exec", "-d", node, "systemctl", "start", BEARERBOX)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+    assert serving_files() == before
+    texts += send_home()
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_delivered_once(texts)
+    # Last, so every other finding of this fault is reported first.
+    assert "Refused: survivor %s is not healthy" % SOUTH in run.out and \
+        "Nothing was changed." in run.out, "no refusal message for the operator:\n" + run.out
+
+
+def test_fault5_nodes_cut_off_from_each_other(fault):
+    CLUSTER.partition(cut=True)
+    probe = CLUSTER.podman("exec", NORTH, "python3", "-c",
+                           "import socket; socket.create_connection(('%s', 13000), 2)"
+                           % CLUSTER.address[SOUTH])
+    assert probe.returncode != 0, "setup: north still reaches south"
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node], timeout=5)
+    texts = send_home()
+
+    # The guard of a restarting node cannot ask its peer: policy `serve` -> its own serving.json.
+    restarted = time.time()
+    CLUSTER.exec_ok(NORTH, "systemctl", "restart", BEARERBOX)
+    CLUSTER.wait_serving(NORTH, [NORTH])
+    assert "peer unreachable: starting with %s (policy serve)" % NORTH in \
+        CLUSTER.journal_since(NORTH, BEARERBOX, restarted - 1)
+    texts.append(CLUSTER.send_ok(NORTH, NORTH))
+    fault.watch.assert_never_bound_twice()
+
+    # The controller still reaches both nodes, so a takeover fences north over its own connection.
+    run = takeover_ok(fault)
+    assert "Fencing of %s: done" % NORTH in run.out
+    CLUSTER.assert_fenced(NORTH)
+    texts += send_each_set(SOUTH)
+
+    restarted = time.time()
+    CLUSTER.exec_ok(SOUTH, "systemctl", "restart", BEARERBOX)
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH])
+    assert "peer unreachable: starting with %s, %s (policy serve)" % (NORTH, SOUTH) in \
+        CLUSTER.journal_since(SOUTH, BEARERBOX, restarted - 1)
+    CLUSTER.assert_fenced(NORTH)
+    fault.watch.assert_never_bound_twice()
+
+    CLUSTER.partition(cut=False)
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH], timeout=5)
+    CLUSTER.assert_fenced(NORTH)
+    texts += send_each_set(SOUTH)
+    ends_normal(fault, texts)
+
+
+def test_fault6_sighup_to_the_survivor_flaps_no_link(fault):
+    # The role's rotation must not signal bearerbox at all; the HUP after it is what a stock
+    # postrotate would send (and what Kannel answers with a graceful restart).
+    rotation = CLUSTER.exec_ok(SOUTH, "cat", "/etc/logrotate.d/kannel")
+    assert "copytruncate" in rotation, rotation
+    assert not re.search(r"^\s*(pre|post)rotate", rotation, re.M), rotation
+    takeover_ok(fault)
+    texts = send_each_set(SOUTH)
+    counters = CLUSTER.link_counters()
+    pid = main_pid(SOUTH)
+
+    CLUSTER.exec_ok(SOUTH, "logrotate", "-f", "/etc/logrotate.d/kannel")
+    CLUSTER.exec_ok(SOUTH, "systemctl", "kill", "-s", "HUP", BEARERBOX)
+    CLUSTER.wait_until("bearerbox on south to log the SIGHUP", lambda: "SIGHUP received" in
+                       CLUSTER.exec_ok(SOUTH, "tail", "-n", "50", BEARERBOX_LOG), 10)
+    time.sleep(8)  # several reconnect delays (2 s): a re-created link would have rebound by now
+    assert CLUSTER.link_counters() == counters, "binds/unbinds/disconnects moved after SIGHUP"
+    assert main_pid(SOUTH) == pid, "bearerbox on south was restarted"
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH], timeout=5)
+    texts += send_each_set(SOUTH)
+    ends_normal(fault, texts)
+
+
+def test_fault7_wrong_admin_password_fails_fast_and_half_does_nothing(fault):
+    before = serving_files()
+    run = takeover("-e", "kannel_admin_password=%s" % WRONG_ADMIN_PASSWORD)
+    fault.notes["error_seconds"] = round(run.seconds, 1)
+    assert run.rc != 0, run.out
+    assert run.seconds < WRONG_PASSWORD_ERROR_SECONDS, "the error took %.1f s" % run.seconds
+    # refused at the survivor's health check, before any node was touched
+    failure = run.failure_of(SOUTH)
+    assert "answered Denied" in failure and "the password is wrong" in failure, run.out
+    assert serving_files() == before, "the refused takeover changed a serving.json"
+    assert WRONG_ADMIN_PASSWORD not in run.out
+
+    views = {n: CLUSTER.node_view(n) for n in CLUSTER.nodes}
+    recorded = serving_files()
+    fault.notes["after"] = {n: {"links": sorted(v[0]), "smsboxes": sorted(v[1]),
+                                "serving.json": recorded[n]["sets"]} for n, v in views.items()}
+    assert not set(views[NORTH][0]) & set(views[SOUTH][0]), "a link is loaded on both nodes"
+    assert not views[NORTH][1] & views[SOUTH][1], "an smsbox runs on both nodes"
+    texts = send_home()
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_delivered_once(texts)
+    # Last, so every other finding of this fault is reported first.
+    served = {n: sorted(s for s in CLUSTER.nodes if s in boxes) for n, (_, boxes) in views.items()}
+    inconsistent = ["%s's serving.json changed to %s (%s) while the node still serves %s"
+                    % (n, recorded[n]["sets"], recorded[n]["changed_by"], served[n])
+                    for n in CLUSTER.nodes
+                    if recorded[n] != before[n] and sorted(recorded[n]["sets"]) != served[n]]
+    assert not inconsistent, (
+        "the refused takeover left a half-done serving state: %s; a restart of that bearerbox or "
+        "a deploy would now act on a takeover that never happened" % "; ".join(inconsistent))
+
+
+def test_every_accepted_message_arrived_exactly_once_and_nothing_bound_twice():
+    assert CLUSTER.sent, "the suite sent nothing"
+    wrong = {t: n for t, n in CLUSTER.arrivals([t for t in CLUSTER.sent if t not in HELD]).items()
+             if n != 1}
+    binds_max = {a: v["binds_max"] for a, v in CLUSTER.sim("/state")["accounts"].items()}
+    assert set(binds_max) >= CLUSTER.accounts
+    twice = {a: n for a, n in binds_max.items() if n > 1}
+    assert not wrong and not twice, (
+        "accepted messages not delivered exactly once (text -> times): %s; accounts bound more than "
+        "once at a time during the suite: %s; per fault: %s"
+        % (wrong, twice, {f: r["max_concurrent_binds"] for f, r in REPORT.items()}))
