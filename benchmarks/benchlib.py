@@ -57,3 +57,10 @@ def arguments(doc, sizes, runs):
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     a = ap.parse_args()
     return [int(x) for x in a.sizes.split(",")], a.runs, a.write
+
+
+def publish(section, write):
+    """Print the section; with write, also put it into BENCHMARKS.md."""
+    print(section)
+    if write:
+        write_section(section)

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import BIN, REPO, arguments, machine, stats, write_section
+from benchlib import BIN, REPO, arguments, machine, publish, stats
 
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import kannel_harness as h  # noqa: E402
@@ -136,10 +136,7 @@ def main():
     sizes, runs, write = arguments(__doc__, "1,50,200", 5)
     sim_mod = load_sim()
     results = [(n, bench(n, runs, sim_mod)) for n in sizes]
-    section = render(results, runs)
-    print(section)
-    if write:
-        write_section(section)
+    publish(render(results, runs), write)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import BIN, REPO, arguments, machine, stats, write_section
+from benchlib import BIN, REPO, arguments, machine, publish, stats
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 import smsc_sim  # noqa: E402
@@ -269,14 +269,15 @@ def render(results, runs):
              "set): node-a is killed (`podman kill`), then `ansible-playbook takeover.yml -e "
              "failed=node-a` from its process start until the last of node-a's N links is bound "
              "from node-b at the provider simulator (or the playbook's end if later). The naive "
-             "way (benchmarks/naive_takeover.yml: one `cp` of the files, then one "
+             "way (benchmarks/naive_takeover.yml: one `cp -p` of the files, then one "
              "`ansible.builtin.uri` request per link, then the smsbox) is timed the same way in "
              "the same run, after a failback. After each `podman kill` the killed node's "
              "sessions are dropped at the simulator (a real provider times them out; the TCP "
              "close of a killed container can be lost). `inf`: not every link was bound within "
              "120 s. %d runs per size; median / min / max in seconds. "
              "Reproduce with `.venv/bin/python benchmarks/takeover.py --write` (after "
-             "`scripts/setup`; about 25 minutes)." % runs, "",
+             "`scripts/setup`; about 45 minutes, most of it deploy.yml with 400 link files per "
+             "node)." % runs, "",
              "| links per node | takeover (ours) | naive uri loop | naive / ours | failback | "
              "gap of the returned set | controller peak RSS | deploy.yml (once) |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -328,10 +329,7 @@ def main():
         sim.stop()
     print("putting the lab's own configuration back (deploy.yml)", flush=True)
     ok(playbook(os.path.join(REPO, "inventory", "lab"), "deploy.yml"), "deploy.yml (lab)")
-    section = render(results, runs)
-    print(section)
-    if write:
-        write_section(section)
+    publish(render(results, runs), write)
 
 
 if __name__ == "__main__":
