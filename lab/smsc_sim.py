@@ -31,6 +31,9 @@ Control API (``--control``, loopback only; every answer is JSON)::
                                  account ("+49.." goes as TON international, letters as
                                  alphanumeric, other digits as TON unknown); answers {"ok", "session", "sequence", "resp_status"}
                                  (404 if no session can take it, 504 if no deliver_sm_resp in 5 s)
+    POST /refuse                 {"account", "refuse": true|false} -> while true, the account's
+                                 binds are answered ESME_RBINDFAIL (a provider refusing it);
+                                 answers {"refusing": [account, ...]}; /reset ends every refusal
     POST /kick                   {"account"} -> drop every session of the account (TCP close,
                                  recorded as disconnect), answers {"kicked": n}
 
@@ -476,6 +479,7 @@ class SmscSimulator:
         self.dc0_charset = dc0_charset
         self.verbose = verbose
         self.bind_delay = float(bind_delay)
+        self._refused = set()
         self._log_stream = log
         self.port = None
         self.control_port = None
@@ -729,7 +733,9 @@ class SmscSimulator:
             return
         sysid, password = bind["system_id"], bind["password"]
         refusal = None
-        if self.accounts is not None:
+        if sysid in self._refused:
+            refusal = (ESME_RBINDFAIL, "refused through the control API")
+        elif self.accounts is not None:
             if sysid not in self.accounts:
                 refusal = (ESME_RINVSYSID, "unknown system_id")
             elif self.accounts[sysid] != password:
@@ -866,6 +872,7 @@ class SmscSimulator:
     def reset(self):
         with self._lock:
             self._events.clear()
+            self._refused.clear()
             bound = {}
             for s in self._sessions.values():
                 if s.bound:
@@ -895,6 +902,12 @@ class SmscSimulator:
         Raises LookupError if no transceiver/receiver session of the account is bound."""
         return self._call(self._deliver(account, source, destination, text, data_coding, timeout),
                           timeout + 2)
+
+    def refuse(self, account, refuse=True):
+        """Refuse (or accept again) the account's binds; returns the accounts refused now."""
+        with self._lock:
+            (self._refused.add if refuse else self._refused.discard)(account)
+            return sorted(self._refused)
 
     def kick(self, account):
         """Close every bound session of account at TCP level; returns how many."""
@@ -964,7 +977,7 @@ class SmscSimulator:
             "/messages": lambda: self.messages(query.get("account")),
             "/events": lambda: self.events(query.get("account")),
         }
-        posts = ("/reset", "/deliver", "/kick")
+        posts = ("/reset", "/deliver", "/kick", "/refuse")
         if path in gets:
             if method not in ("GET", "HEAD"):
                 return 405, {"error": "use GET for %s" % path}
@@ -986,6 +999,10 @@ class SmscSimulator:
             if not isinstance(args.get("account"), str):
                 return 400, {"error": "account is required"}
             return 200, {"kicked": await self._kick(args["account"])}
+        if path == "/refuse":
+            if not isinstance(args.get("account"), str) or not isinstance(args.get("refuse", True), bool):
+                return 400, {"error": "account (string) is required, refuse must be true or false"}
+            return 200, {"refusing": self.refuse(args["account"], args.get("refuse", True))}
         missing = [k for k in ("account", "source", "destination", "text")
                    if not isinstance(args.get(k), str)]
         if missing:

@@ -411,6 +411,18 @@ def test_kick_drops_sessions(sim, clients):
     assert sim.events()[-1]["event"] == "disconnect"
 
 
+def test_refused_account_binds_fail_until_accepted_again_or_reset(sim, clients):
+    assert http(sim, "POST", "/refuse", {"account": "acct1"}) == (200, {"refusing": ["acct1"]})
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_RBINDFAIL
+    assert acct(sim, "acct1")["binds_refused"] == 1 and acct(sim, "acct1")["binds_now"] == 0
+    assert http(sim, "POST", "/refuse", {"account": "acct1", "refuse": False}) == (200, {"refusing": []})
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+    sim.refuse("acct1")
+    sim.reset()
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+    assert http(sim, "POST", "/refuse", {"account": "acct1", "refuse": "yes"})[0] == 400
+
+
 def test_wait_for_times_out(sim):
     t0 = time.monotonic()
     with pytest.raises(TimeoutError):

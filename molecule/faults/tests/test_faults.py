@@ -150,12 +150,18 @@ def test_deployed_cluster_serves_each_set_at_home():
 
 def test_fault1_killed_node_returns_fenced_and_loses_nothing(fault):
     texts = send_home()
-    # Messages north accepted but could not pass on yet (its provider sessions just dropped, so
-    # they wait in north's message store) when it is killed: they must still go out, once.
+    # Messages north accepted but could not pass on yet (the provider dropped its sessions and
+    # refuses its binds, so they wait in north's message store) when it is killed: they must still
+    # go out, once. The refusal keeps north from reconnecting and sending them before the kill.
     for account in NORTH_ACCOUNTS:
+        CLUSTER.sim("/refuse", {"account": account, "refuse": True})
         CLUSTER.sim("/kick", {"account": account})
-    queued = [CLUSTER.send_ok(NORTH, NORTH, "queued at kill") for _ in range(3)]
-    CLUSTER.kill(NORTH)
+    try:
+        queued = [CLUSTER.send_ok(NORTH, NORTH, "queued at kill") for _ in range(3)]
+        CLUSTER.kill(NORTH)
+    finally:
+        for account in NORTH_ACCOUNTS:
+            CLUSTER.sim("/refuse", {"account": account, "refuse": False})
     held = [t for t, n in CLUSTER.arrivals(queued).items() if n == 0]
     fault.notes["accepted_but_held_by_killed_node"] = len(held)
     assert held, "setup: every queued message reached the provider before north was killed"

@@ -1,5 +1,6 @@
-"""Tools of the fault suite: run the real playbooks against the scenario's inventory, inject faults
-into the podman nodes, send SMS through the nodes' sendsms ports and read the provider simulator.
+"""Tools of the lab scenarios' stories (failover, faults): run the real playbooks against the
+scenario's inventory, inject faults into the podman nodes, send SMS through the nodes' sendsms ports
+and read the provider simulator.
 
 Everything is measured from outside, the way an operator or a provider would see it: binds come from
 the simulator's event log (so a bind that lasted 1 ms still counts), serving state from the nodes'
@@ -238,10 +239,11 @@ class Cluster:
 
     # --- SMS ----------------------------------------------------------------------------------
 
-    def send(self, via, set_name, note="fault suite"):
-        """Send one SMS as the first client of set_name through node `via` -> (status, body, text)."""
+    def send(self, via, set_name, note=None):
+        """Send one SMS as the first client of set_name through node `via` -> (status, body, text).
+        The text starts with `note`, by default the cluster's name."""
         acct = self.sets[set_name]["accounts"][0]
-        text = "%s %s via %s %s" % (note, set_name, via, uuid.uuid4().hex[:8])
+        text = "%s %s via %s %s" % (note or self.name, set_name, via, uuid.uuid4().hex[:8])
         query = urllib.parse.urlencode({"username": acct["username"], "password": acct["password"],
                                         "from": "SMSGW", "to": "+4790000001", "text": text})
         url = "http://%s:%d/cgi-bin/sendsms?%s" % (
@@ -255,7 +257,7 @@ class Cluster:
             self.sent.append(text)
         return status, body, text
 
-    def send_ok(self, via, set_name, note="fault suite"):
+    def send_ok(self, via, set_name, note=None):
         status, body, text = self.send(via, set_name, note)
         assert status == 202, "%s refused a client of set %s: %s %s" % (via, set_name, status, body)
         return text
@@ -295,12 +297,16 @@ class Cluster:
 
 class BindWatch:
     """Concurrent binds per provider account from a moment on, from the simulator's event log:
-    each bind event carries the account's bind count right after it."""
+    each bind event carries the account's bind count right after it. With from_start, the moment is
+    the simulator's start (the scenario's prepare), so the binds of the deploy count too."""
 
-    def __init__(self, cluster):
+    def __init__(self, cluster, from_start=False):
         self.cluster = cluster
-        self.since = time.time()
-        self.at_start = {a: v["binds_now"] for a, v in cluster.sim("/state")["accounts"].items()}
+        if from_start:
+            self.since, self.at_start = 0, {}
+        else:
+            self.since = time.time()
+            self.at_start = {a: v["binds_now"] for a, v in cluster.sim("/state")["accounts"].items()}
 
     def max_binds(self):
         peak = {a: self.at_start.get(a, 0) for a in self.cluster.accounts}
