@@ -467,12 +467,13 @@ class LinkManager(object):
         failures = []
         for command, link in commands:
             self.changed = True
+            targets = to_add if link is None else [link]  # a graceful restart loads every link added
             if self.check_mode:
-                for target in to_add if link is None else [link]:
+                for target in targets:
                     self.record(target, command)
                 continue
             res = self.admin.command(command, link)
-            for target in to_add if link is None else [link]:
+            for target in targets:
                 self.record(target, command, reply=res["reply"])
             if not res["ok"]:
                 failures.append((link or ", ".join(to_add), command, res["reply"]))
