@@ -222,6 +222,18 @@ def links_by_admin_id(status):
     return out
 
 
+# A link's stand-in ("held link"): an smsc group with the admin-id <link id>.held, the link's
+# allowed-smsc-id and a connection that can never be made (a closed loopback port). While it is loaded,
+# Kannel keeps the messages queued for the link (a usable link that is not online) instead of
+# discarding them (no usable link at all), and no provider ever sees a bind from it. The role
+# kannel_node writes the files (<id>.held.conf) and cluster_model reserves the suffix.
+HELD_SUFFIX = ".held"
+
+
+def held_id(link_id):
+    return link_id + HELD_SUFFIX
+
+
 def find_box(status, box_id, box_type="smsbox"):
     for box in status.get("boxes", []):
         if box.get("id") == box_id and box.get("type") == box_type:

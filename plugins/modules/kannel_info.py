@@ -138,10 +138,12 @@ boxes:
 sets:
   description: Per set name, C(state) (C(active), C(passive), C(partial), or C(unknown) when
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
-    C(failed); state C(absent) when not loaded), C(smsbox) (C(id), C(connected)) and C(queued).
+    C(failed); state C(absent) when not loaded), C(smsbox) (C(id), C(connected)), C(queued) and
+    C(held) (ids of the links whose stand-in C(<id>.held) is loaded: the node keeps the messages
+    queued for them, see smsgw.cluster.kannel_link C(state=held)).
   returned: always
   type: dict
-  sample: {"node-a": {"state": "active", "expected_active": true, "queued": 0,
+  sample: {"node-a": {"state": "active", "expected_active": true, "queued": 0, "held": [],
                       "links": {"a-smpp-1": {"state": "online", "online_seconds": 12,
                                              "queued": 0, "failed": 0}},
                       "smsbox": {"id": "node-a", "connected": true}}}
@@ -158,6 +160,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
     find_box,
+    held_id,
     links_by_admin_id,
 )
 
@@ -210,8 +213,9 @@ def set_report(name, spec, status, expected):
         state = "passive"
     else:
         state = "partial"
+    held = [link_id for link_id in spec.get("links") or [] if held_id(link_id) in by_id]
     return {"state": state, "expected_active": expected, "links": links, "smsbox": smsbox,
-            "queued": sum(v["queued"] for v in links.values())}
+            "queued": sum(v["queued"] for v in links.values()), "held": held}
 
 
 def judge(status, sets, expect_active):
@@ -271,7 +275,7 @@ def run(admin, sets, expect_active, commands=None):
     except KannelUnreachable as e:
         reports = dict((name, {"state": "unknown", "expected_active": None if expect_active is None
                                else name in expect_active, "links": {}, "smsbox": None,
-                               "queued": None}) for name in sorted(sets))
+                               "queued": None, "held": []}) for name in sorted(sets))
         return dict(changed=False, health="down", reachable=False,
                     reasons=["admin interface unreachable: %s (bearerbox not running, or wrong "
                              "admin_url)" % e],

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: kannel_link
-short_description: Make Kannel provider links active (loaded and online) or passive (not loaded)
+short_description: Make Kannel provider links active, passive, or held by a stand-in
 description:
   - Makes the given bearerbox provider links (smsc groups) match one desired state in one task.
   - C(active) means the link's group file is in O(active_dir) (a copy of the file in
@@ -23,7 +23,17 @@ description:
   - C(passive) means the link is not loaded (absent from status.xml) and its file is not in
     O(active_dir), so bearerbox does not connect it at its next start either. A loaded link is
     removed with C(remove-smsc) after its file is deleted (so that a graceful restart or SIGHUP
-    in between cannot load it again).
+    in between cannot load it again). Kannel 1.4.5 discards the messages queued for a link within
+    seconds of its removal (measured: 7 s) unless another loaded link may take them.
+  - C(held) means the link is passive and its stand-in is loaded instead: the group
+    C(<id>.held) from O(available_dir) (written by the role smsgw.cluster.kannel_node for the
+    node's own links), with the link's C(allowed-smsc-id) and a connection to a closed loopback
+    port, so it never reaches the provider and never comes online. Kannel keeps the messages
+    queued for the link while a usable link exists that is not online, so they stay in this
+    node's store (across restarts too) until the link is active here again. The stand-in is
+    loaded first (one C(graceful-restart)), then the link removed.
+  - With C(active), stand-ins of the links that are loaded or in O(active_dir) are removed once the
+    links are loaded (their queued messages then go to the links).
   - Reads status.xml once, sends only the commands needed, then polls status.xml for all links
     together until every link is online (or gone), or O(wait_timeout) passes.
   - Kannel's link commands are not idempotent; this module is (it decides from the status first).
@@ -46,10 +56,11 @@ options:
     required: true
   state:
     description:
-      - C(active) to load and connect the links, C(passive) to remove them.
+      - C(active) to load and connect the links, C(passive) to remove them, C(held) to remove
+        them and keep their queued messages on this node (stand-ins loaded).
     type: str
     required: true
-    choices: [active, passive]
+    choices: [active, passive, held]
   active_dir:
     description:
       - The directory bearerbox includes (C(include = "<active_dir>") in bearerbox.conf).
@@ -78,7 +89,7 @@ options:
         that is not online (connecting, re-connecting) only there, never in the link's own
         C(queued), and cannot tell which link it waits for. Messages waiting for other links of the
         gateway therefore also hold the drain.
-      - C(0) does not wait.
+      - C(0) does not wait. Not used with O(state=held): the stand-ins keep the messages.
     type: float
     default: 0
   require_online:
@@ -126,6 +137,12 @@ EXAMPLES = r"""
     drain_timeout: 60
     admin_password: "{{ kannel_admin_password }}"
 
+- name: Fence this node's own links, keeping the messages queued for them until failback
+  smsgw.cluster.kannel_link:
+    links: [home-smpp-1, home-smpp-2]
+    state: held
+    admin_password: "{{ kannel_admin_password }}"
+
 - name: Activate links on another node from the controller's point of view
   smsgw.cluster.kannel_link:
     links: "{{ kannel_links | selectattr('home', 'eq', 'node-a') | map(attribute='id') | list }}"
@@ -160,11 +177,13 @@ links:
   description: Per link id, its state before and after. C(state) is the link's status in
     status.xml (C(online), C(connecting), C(re-connecting), C(disconnected), C(dead)) or C(absent)
     when bearerbox does not have it, C(unknown) when the admin interface was unreachable;
-    C(config_active) says whether its file is in O(active_dir).
+    C(config_active) says whether its file is in O(active_dir); C(held) whether its stand-in is
+    loaded (its file is in O(active_dir) when the admin interface was unreachable).
+    Stand-ins appear in RV(actions) under their own id C(<id>.held).
   returned: always
   type: dict
-  sample: {"s1": {"before": {"state": "absent", "config_active": false},
-                  "after": {"state": "online", "config_active": true}}}
+  sample: {"s1": {"before": {"state": "absent", "config_active": false, "held": true},
+                  "after": {"state": "online", "config_active": true, "held": false}}}
 not_online:
   description: Links loaded but not online when O(require_online=false), with their state.
   returned: always
@@ -198,7 +217,11 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelUnreachable,
     kannel_admin_argument_spec,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import links_by_admin_id
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
+    HELD_SUFFIX,
+    held_id,
+    links_by_admin_id,
+)
 
 LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 SETTLING = ("disconnected",)
@@ -249,7 +272,7 @@ class LinkManager(object):
 
     def __init__(self, admin, links, state, active_dir, available_dir, wait_timeout=30.0,
                  drain_timeout=0.0, require_online=True, check_mode=False, sleep=time.sleep,
-                 clock=time.monotonic):
+                 clock=time.monotonic, stand_ins=False):
         self.admin = admin
         self.ids = []
         for link in links:
@@ -264,6 +287,9 @@ class LinkManager(object):
         self.check_mode = check_mode
         self.sleep = sleep
         self.clock = clock
+        # True for the manager of stand-ins (<id>.held) a held/active run delegates to: they are
+        # done once loaded, they never come online.
+        self.stand_ins = stand_ins
         self.actions = []
         self.warnings = []
         self.changed = False
@@ -326,6 +352,11 @@ class LinkManager(object):
         if bad:
             raise LinkError("invalid link id(s): %s (letters, digits and _ . @ + - only; the id is "
                             "also the file name <id>.conf)" % ", ".join(repr(b) for b in bad))
+        held = [link for link in self.ids if link.endswith(HELD_SUFFIX)]
+        if held and not self.stand_ins:
+            raise LinkError("link id(s) %s end in %r, which names a link's stand-in: give the "
+                            "link's own id (state=held loads its stand-in)"
+                            % (", ".join(held), HELD_SUFFIX))
 
     def unknown_ids(self, states):
         unknown = []
@@ -338,7 +369,18 @@ class LinkManager(object):
             unknown.append(link)
         return unknown
 
+    def fail_no_stand_in(self, stand_ins):
+        if stand_ins:
+            raise LinkError(
+                "no stand-in file %s in %s: the role smsgw.cluster.kannel_node writes one "
+                "(<id>%s.conf) for each link whose home is the node; deploy the node (deploy.yml) "
+                "or check the links' home. Nothing was changed."
+                % (", ".join("%s.conf" % x for x in stand_ins), self.available_dir, HELD_SUFFIX),
+                unknown_links=stand_ins)
+
     def fail_unknown(self, unknown):
+        if self.stand_ins:
+            self.fail_no_stand_in(unknown)
         if unknown:
             raise LinkError(
                 "unknown link id(s): %s: no %s/<id>.conf and not loaded by bearerbox. Check the "
@@ -368,7 +410,8 @@ class LinkManager(object):
 
         for link in self.ids:
             self.before[link] = {"state": self.state_of(states[link]),
-                                 "config_active": os.path.exists(self.active_path(link))}
+                                 "config_active": os.path.exists(self.active_path(link)),
+                                 "held": self.is_held(link)}
 
         # A link that was just stopped shows `disconnected` (or still `online`) for a moment;
         # start-smsc / remove-smsc in that window fail. Let it settle first.
@@ -383,9 +426,56 @@ class LinkManager(object):
 
         if self.state == "active":
             self.activate(states)
+            self.release_stand_ins()
+        elif self.state == "held":
+            self.hold()
         else:
             self.passivate(states)
+        for link in self.ids:
+            if self.check_mode:
+                held = {"held": True, "active": False}.get(self.state, self.before[link]["held"])
+            else:
+                held = self.is_held(link)
+            self.after.setdefault(link, dict(self.before[link]))["held"] = held
         return self.result()
+
+    # ------------------------------------------------------------- stand-ins
+    def is_held(self, link):
+        """The link's stand-in is loaded, or (bearerbox down) its file is in active_dir."""
+        if not self.reachable:
+            return os.path.exists(self.active_path(held_id(link)))
+        return held_id(link) in self.loaded_ids
+
+    def delegate(self, ids, state):
+        """Run a manager for stand-ins with this one's settings; adopt its actions and warnings."""
+        sub = LinkManager(self.admin, ids, state, self.active_dir, self.available_dir,
+                          wait_timeout=self.wait_timeout, require_online=False,
+                          check_mode=self.check_mode, sleep=self.sleep, clock=self.clock,
+                          stand_ins=True)
+        try:
+            sub.run()
+        finally:
+            self.actions.extend(sub.actions)
+            self.warnings.extend(sub.warnings)
+            self.changed = self.changed or sub.changed
+            self.status_requests += sub.status_requests
+        return sub
+
+    def hold(self):
+        # Stand-ins first, so that from the moment a link is removed its queued messages have a
+        # usable (never online) link to wait for; Kannel discards a message that has none.
+        self.delegate([held_id(link) for link in self.ids], "active")
+        self.drain_timeout = 0.0
+        self.passivate(self.read_states())
+
+    def release_stand_ins(self):
+        """Once the links are loaded, unload their stand-ins: the queued messages move to them."""
+        held = [held_id(link) for link in self.ids
+                if held_id(link) in self.loaded_ids or os.path.exists(self.active_path(held_id(link)))]
+        if held:
+            self.delegate(held, "passive")
+            if not self.check_mode:
+                self.read_states()
 
     def run_unreachable(self, reason):
         if self.state == "active":
@@ -395,11 +485,18 @@ class LinkManager(object):
                 % (", ".join(self.ids), reason, self.active_dir),
                 reachable=False)
         self.fail_unknown(self.unknown_ids(None))
+        if self.state == "held":
+            self.fail_no_stand_in([held_id(link) for link in self.ids
+                                   if not os.path.exists(self.available_path(held_id(link)))])
         removed = []
         for link in self.ids:
             present = os.path.exists(self.active_path(link))
-            self.before[link] = {"state": "unknown", "config_active": present}
-            self.after[link] = {"state": "unknown", "config_active": False}
+            self.before[link] = {"state": "unknown", "config_active": present,
+                                 "held": self.is_held(link)}
+            if self.state == "held":
+                self.put_stand_in_file(link)
+            self.after[link] = {"state": "unknown", "config_active": False,
+                                "held": self.state == "held" or self.before[link]["held"]}
             if present:
                 self.record(link, "delete-config", path=self.active_path(link))
                 if not self.check_mode:
@@ -408,10 +505,21 @@ class LinkManager(object):
                 self.changed = True
         self.warnings.append(
             "bearerbox admin interface unreachable (%s); assumed bearerbox is not running, so no link "
-            "is connected. %s so that bearerbox does not load them at its next start."
+            "is connected. %s so that bearerbox does not load them at its next start%s."
             % (reason, ("Removed the files of %s from %s" % (", ".join(removed), self.active_dir))
-               if removed else "No link file was in %s" % self.active_dir))
+               if removed else "No link file was in %s" % self.active_dir,
+               "; their stand-ins' files are there, so the messages queued for them are kept"
+               if self.state == "held" else ""))
         return self.result()
+
+    def put_stand_in_file(self, link):
+        src = self.available_path(held_id(link))
+        dst = self.active_path(held_id(link))
+        if not _same_file(src, dst):
+            self.record(held_id(link), "copy-config", path=dst)
+            if not self.check_mode:
+                copy_config(src, dst)
+            self.changed = True
 
     def activate(self, states):
         to_copy, to_add, to_start, stale_running = [], [], [], []
@@ -508,7 +616,7 @@ class LinkManager(object):
         for link in self.ids:
             self.after[link] = {"state": self.state_of(states[link]),
                                 "config_active": os.path.exists(self.active_path(link))}
-            if self.after[link]["state"] in LOADED_NOT_ONLINE:
+            if self.after[link]["state"] in LOADED_NOT_ONLINE and not self.stand_ins:
                 self.not_online[link] = self.after[link]["state"]
         if not_loaded:
             raise LinkError(
@@ -644,7 +752,7 @@ def main():
     module = AnsibleModule(
         argument_spec=kannel_admin_argument_spec(
             links=dict(type="list", elements="str", required=True),
-            state=dict(type="str", required=True, choices=["active", "passive"]),
+            state=dict(type="str", required=True, choices=["active", "passive", "held"]),
             active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
             available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
             wait_timeout=dict(type="float", default=30),

@@ -53,7 +53,8 @@ class FakeBearerbox(object):
     """links: {id: state}; state "online" renders as "online Ns".
 
     after_add / after_start: states a link passes through, one per status read, after the command
-    (default: connecting then online). ``stuck`` links never leave their state.
+    (default: connecting then online; a stand-in <id>.held: connecting then re-connecting, as its
+    closed port makes it). ``stuck`` links never leave their state.
     """
 
     def __init__(self, links=None, boxes=(), password="right-pw", queued=None):
@@ -142,8 +143,11 @@ class FakeBearerbox(object):
             return "Could not add smsc-id `%s'" % smsc
         self.links[smsc] = "connecting"
         self.order.append(smsc)
-        self.pending[smsc] = list(self.after_add)
+        self.pending[smsc] = self.states_after_add(smsc)
         return "SMSC `%s' added" % smsc
+
+    def states_after_add(self, link):
+        return ["connecting", "re-connecting"] if link.endswith(".held") else list(self.after_add)
 
     def cmd_graceful_restart(self):
         if self.active_dir is not None:
@@ -154,7 +158,7 @@ class FakeBearerbox(object):
             for link in sorted(files - set(self.links)):
                 self.links[link] = "connecting"
                 self.order.append(link)
-                self.pending[link] = list(self.after_add)
+                self.pending[link] = self.states_after_add(link)
         return "Restarting gracefully....."
 
     def cmd_start_smsc(self, smsc):

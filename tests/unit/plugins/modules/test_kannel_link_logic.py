@@ -60,8 +60,8 @@ def test_absent_link_is_copied_then_loaded_by_graceful_restart_and_waited_online
     assert gw.commands() == [("graceful-restart", None)]
     assert gw.links == {"own": "online", "a": "online"}
     assert stat.S_IMODE(os.stat(os.path.join(active, "a.conf")).st_mode) == 0o604
-    assert res["links"]["a"] == {"before": {"state": "absent", "config_active": False},
-                                 "after": {"state": "online", "config_active": True}}
+    assert res["links"]["a"] == {"before": {"state": "absent", "config_active": False, "held": False},
+                                 "after": {"state": "online", "config_active": True, "held": False}}
     assert res["diff"]["before"]["a"]["state"] == "absent"
 
 
@@ -301,7 +301,7 @@ def test_online_link_file_deleted_then_removed_and_waited_gone(dirs):
     assert gw.commands() == [("remove-smsc", "a")]
     assert os.listdir(active) == []
     assert "a" not in gw.links
-    assert res["links"]["a"]["after"] == {"state": "absent", "config_active": False}
+    assert res["links"]["a"]["after"] == {"state": "absent", "config_active": False, "held": False}
 
 
 @pytest.mark.parametrize("st", ["dead", "re-connecting", "connecting"])
@@ -453,3 +453,109 @@ def test_refused_remove_is_reported_and_file_stays_out(dirs):
         manager(gw, dirs, ["a"], "passive", wait_timeout=2).run()
     assert "remove-smsc a -> \"Could not remove smsc-id `a'\"" in e.value.msg
     assert os.listdir(active) == []
+
+
+# ---------------------------------------------------------------- held (stand-ins)
+def test_held_loads_stand_ins_first_then_removes_the_links(dirs):
+    # Kannel discards a queued message once no loaded link may take it: the stand-in must be
+    # loaded before the link goes.
+    avail, active = dirs
+    put(avail, "a", "b", "a.held", "b.held")
+    activate_file(avail, active, "a")
+    activate_file(avail, active, "b")
+    gw = FakeBearerbox({"placeholder": "online", "a": "online", "b": "re-connecting"}, password=PW)
+    gw.config_links = {"placeholder"}
+    res = manager(gw, dirs, ["a", "b"], "held").run()
+    assert res["changed"] is True
+    assert actions(res) == [("a.held", "copy-config"), ("b.held", "copy-config"),
+                            ("a.held", "graceful-restart"), ("b.held", "graceful-restart"),
+                            ("a", "delete-config"), ("b", "delete-config"),
+                            ("a", "remove-smsc"), ("b", "remove-smsc")]
+    assert gw.commands() == [("graceful-restart", None), ("remove-smsc", "a"), ("remove-smsc", "b")]
+    assert gw.links == {"placeholder": "online", "a.held": "re-connecting",
+                        "b.held": "re-connecting"}
+    assert sorted(os.listdir(active)) == ["a.held.conf", "b.held.conf"]
+    assert res["links"]["a"] == {"before": {"state": "online", "config_active": True, "held": False},
+                                 "after": {"state": "absent", "config_active": False, "held": True}}
+    assert res["not_online"] == {}
+
+
+def test_held_is_idempotent(dirs):
+    avail, active = dirs
+    put(avail, "a", "a.held")
+    activate_file(avail, active, "a.held")
+    gw = FakeBearerbox({"a.held": "re-connecting"}, password=PW)
+    res = manager(gw, dirs, ["a"], "held").run()
+    assert res["changed"] is False
+    assert gw.commands() == []
+
+
+def test_held_without_stand_in_file_fails_before_any_change(dirs):
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a"], "held").run()
+    assert "no stand-in file a.held.conf" in e.value.msg and "deploy" in e.value.msg
+    assert gw.commands() == []
+    assert os.listdir(active) == ["a.conf"]
+
+
+def test_held_with_bearerbox_down_swaps_the_files(dirs):
+    avail, active = dirs
+    put(avail, "a", "a.held")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox(password=PW)
+    gw.down = True
+    m = manager(gw, dirs, ["a"], "held")
+    res = m.run()
+    assert os.listdir(active) == ["a.held.conf"]
+    assert res["links"]["a"]["after"]["held"] is True
+    assert any("stand-ins' files are there" in w for w in m.warnings)
+
+
+def test_stand_in_ids_are_not_accepted_as_links(dirs):
+    gw = FakeBearerbox(password=PW)
+    with pytest.raises(LinkError) as e:
+        manager(gw, dirs, ["a.held"], "active").run()
+    assert "names a link's stand-in" in e.value.msg
+
+
+def test_active_releases_the_stand_in_after_the_link_is_loaded(dirs):
+    avail, active = dirs
+    put(avail, "a", "a.held")
+    activate_file(avail, active, "a.held")
+    gw = FakeBearerbox({"placeholder": "online", "a.held": "re-connecting"}, password=PW)
+    gw.config_links = {"placeholder"}
+    res = manager(gw, dirs, ["a"], "active").run()
+    assert gw.commands() == [("graceful-restart", None), ("remove-smsc", "a.held")]
+    assert actions(res)[-2:] == [("a.held", "delete-config"), ("a.held", "remove-smsc")]
+    assert gw.links == {"placeholder": "online", "a": "online"}
+    assert os.listdir(active) == ["a.conf"]
+    assert res["links"]["a"]["before"]["held"] is True
+    assert res["links"]["a"]["after"] == {"state": "online", "config_active": True, "held": False}
+
+
+def test_active_keeps_the_stand_in_when_the_link_could_not_be_loaded(dirs):
+    avail, active = dirs
+    put(avail, "a", "a.held")
+    activate_file(avail, active, "a.held")
+    gw = FakeBearerbox({"placeholder": "online", "a.held": "re-connecting"}, password=PW)
+    gw.config_links = None  # graceful-restart loads nothing (a configuration error)
+    with pytest.raises(LinkError):
+        manager(gw, dirs, ["a"], "active").run()
+    assert "a.held" in gw.links
+    assert os.listdir(active) == ["a.held.conf"]
+
+
+def test_check_mode_held_sends_nothing(dirs):
+    avail, active = dirs
+    put(avail, "a", "a.held")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"placeholder": "online", "a": "online"}, password=PW)
+    res = manager(gw, dirs, ["a"], "held", check_mode=True).run()
+    assert gw.commands() == []
+    assert os.listdir(active) == ["a.conf"]
+    assert ("a", "remove-smsc") in actions(res) and ("a.held", "graceful-restart") in actions(res)
+    assert res["links"]["a"]["after"]["held"] is True
