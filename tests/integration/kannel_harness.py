@@ -72,8 +72,11 @@ class KannelLab:
             'box-allow-ip = "127.0.0.1"',
             'box-deny-ip = "*.*.*.*"',
             'log-file = "%s"' % os.path.join(self.root, "bearerbox.log"),
+            'access-log = "%s"' % os.path.join(self.root, "bearerbox-access.log"),
             "log-level = 1",
             "store-type = file",
+            # the router looks at queued messages every sms-resend-freq / 2 s (default 30 s)
+            "sms-resend-freq = 2",
             'store-location = "%s"' % os.path.join(self.store_dir, "kannel.store"),
             "",
             # bearerbox refuses smsbox-port without an smsbox group
@@ -178,7 +181,7 @@ class KannelLab:
                 s.close()
             time.sleep(0.05)
 
-    def start_smsbox(self, set_id, wait=10.0):
+    def start_smsbox(self, set_id, wait=10.0, forced_smsc=None):
         port = free_port()
         conf = os.path.join(self.root, "smsbox-%s.conf" % set_id)
         with open(conf, "w") as f:
@@ -191,8 +194,8 @@ class KannelLab:
                 'log-file = "%s"' % os.path.join(self.root, "smsbox-%s.log" % set_id),
                 "log-level = 1", "",
                 "group = sendsms-user", 'username = "u-%s"' % set_id,
-                'password = "p-%s"' % set_id, "",
-            ]) + "\n")
+                'password = "p-%s"' % set_id,
+            ] + (['forced-smsc = "%s"' % forced_smsc] if forced_smsc else []) + [""]) + "\n")
         p = self._spawn("smsbox-" + set_id, [SMSBOX, conf])
         self.smsbox_sets[set_id] = port
         deadline = time.monotonic() + wait
