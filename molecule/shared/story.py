@@ -25,6 +25,7 @@ import yaml
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 SERVING_FILE = "/var/lib/kannel-cluster/serving.json"
 BEARERBOX = "kannel-bearerbox.service"
+HELD = ".held"  # a link's stand-in is the group <id>.held (kannel_link state=held)
 
 
 class Run:
@@ -193,7 +194,13 @@ class Cluster:
         self.wait_until("modules of the killed run to end", idle, timeout)
 
     def node_view(self, node):
-        """(links loaded -> state word, smsbox ids connected) from the node's own status.xml."""
+        """(links loaded -> state word, smsbox ids connected) from the node's own status.xml;
+        stand-ins (<id>.held) are not links."""
+        links, _held, boxes = self.node_status(node)
+        return links, boxes
+
+    def node_status(self, node):
+        """(links loaded -> state word, stand-ins loaded -> state word, smsbox ids connected)."""
         script = ("import urllib.request,sys;sys.stdout.write(urllib.request.urlopen("
                   "'http://127.0.0.1:13000/status.xml?password=%s',timeout=5).read().decode())"
                   % self.vars["kannel_status_password"])
@@ -203,32 +210,43 @@ class Cluster:
         links = {(s.findtext("admin-id") or s.findtext("id")): (s.findtext("status") or "").split()[0]
                  for s in root.iter("smsc")}
         links.pop("smsc-placeholder", None)
+        held = {k: v for k, v in links.items() if k.endswith(HELD)}
         boxes = {b.findtext("id") for b in root.iter("box") if b.findtext("type") == "smsbox"}
-        return links, boxes
+        return {k: v for k, v in links.items() if k not in held}, held, boxes
+
+    def stand_ins(self, node):
+        """The stand-ins a node keeps loaded while its set is taken over (kannel_link held)."""
+        return {link + HELD for link in self.links[node]}
 
     def wait_serving(self, node, sets, timeout=40):
-        """Wait until node has exactly the links and smsboxes of `sets`, links online."""
+        """Wait until node has exactly the links and smsboxes of `sets`, links online, and the
+        stand-ins of its own links loaded exactly while its own set is not among them."""
         want_links = {link for s in sets for link in self.links[s]}
-        seen = [None, None]
+        want_held = set() if node in sets else self.stand_ins(node)
+        seen = [None, None, None]
         deadline = time.time() + timeout
         while True:
             try:
-                seen = list(self.node_view(node))
+                seen = list(self.node_status(node))
             except AssertionError:
-                seen = [None, None]
-            links, boxes = seen
+                seen = [None, None, None]
+            links, held, boxes = seen
             if links is not None and set(links) == want_links and boxes == set(sets) and \
-                    all(v == "online" for v in links.values()):
+                    all(v == "online" for v in links.values()) and set(held) == want_held:
                 return
             if time.time() > deadline:
-                pytest.fail("%s should serve %s; it has links %s, smsboxes %s"
-                            % (node, sorted(sets), links, boxes))
+                pytest.fail("%s should serve %s; it has links %s, stand-ins %s, smsboxes %s"
+                            % (node, sorted(sets), links, held, boxes))
             time.sleep(0.5)
 
     def assert_fenced(self, node):
-        links, boxes = self.node_view(node)
+        links, held, boxes = self.node_status(node)
         assert links == {} and boxes == set(), "fenced %s connected links %s / smsboxes %s" % (
             node, links, boxes)
+        # the stand-ins keep what it had queued; they must never come online
+        assert set(held) == self.stand_ins(node) and "online" not in held.values(), (
+            "fenced %s should hold its set's queued messages with stand-ins %s; it has %s"
+            % (node, sorted(self.stand_ins(node)), held))
 
     def partition(self, cut):
         """Cut (or heal) the nodes' traffic to each other; the controller and the provider still

@@ -139,8 +139,8 @@ sets:
   description: Per set name, C(state) (C(active), C(passive), C(partial), or C(unknown) when
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
     C(failed); state C(absent) when not loaded), C(smsbox) (C(id), C(connected)), C(queued) and
-    C(held) (ids of the links whose stand-in C(<id>.held) is loaded: the node keeps the messages
-    queued for them, see smsgw.cluster.kannel_link C(state=held)).
+    C(held) (ids of the links whose stand-in C(<id>.held) is loaded; the node keeps the messages
+    queued for them; see smsgw.cluster.kannel_link C(state=held)).
   returned: always
   type: dict
   sample: {"node-a": {"state": "active", "expected_active": true, "queued": 0, "held": [],

@@ -24,8 +24,8 @@ description:
     O(active_dir), so bearerbox does not connect it at its next start either. A loaded link is
     removed with C(remove-smsc) after its file is deleted (so that a graceful restart or SIGHUP
     in between cannot load it again). Kannel 1.4.5 discards the messages queued for a link within
-    seconds of its removal (measured: 7 s) unless another loaded link may take them.
-  - C(held) means the link is passive and its stand-in is loaded instead: the group
+    seconds of its removal (measured 7 s) unless another loaded link may take them.
+  - C(held) means the link is passive and its stand-in is loaded instead, the group
     C(<id>.held) from O(available_dir) (written by the role smsgw.cluster.kannel_node for the
     node's own links), with the link's C(allowed-smsc-id) and a connection to a closed loopback
     port, so it never reaches the provider and never comes online. Kannel keeps the messages
@@ -89,7 +89,7 @@ options:
         that is not online (connecting, re-connecting) only there, never in the link's own
         C(queued), and cannot tell which link it waits for. Messages waiting for other links of the
         gateway therefore also hold the drain.
-      - C(0) does not wait. Not used with O(state=held): the stand-ins keep the messages.
+      - C(0) does not wait. Not used with O(state=held) (the stand-ins keep the messages).
     type: float
     default: 0
   require_online:

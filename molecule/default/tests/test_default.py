@@ -133,6 +133,27 @@ def test_only_home_links_in_smsc_active(host):
         assert host.file("/etc/kannel/smsc-active/" + f).mode == 0o640
 
 
+def test_stand_ins_only_for_home_links_never_reaching_a_provider(host):
+    # Loaded while the node's set is taken over, to keep its queued messages (kannel_link held).
+    node = node_of(host)
+    held = sorted(n for n in host.file("/etc/kannel/smsc-available").listdir()
+                  if n.endswith(".held.conf"))
+    assert held == sorted("%s.held.conf" % link["id"] for link in LINKS if link["home"] == node)
+    for name in held:
+        f = host.file("/etc/kannel/smsc-available/" + name)
+        assert (f.user, f.group, f.mode) == ("root", "kannel", 0o640)
+        fields = dict((k.strip(), v.strip().strip('"')) for k, _, v in
+                      (line.partition("=") for line in f.content_string.splitlines()
+                       if "=" in line and not line.startswith("#")))
+        link = next(x for x in LINKS if "%s.held.conf" % x["id"] == name)
+        assert fields["smsc-admin-id"] == link["id"] + ".held"
+        assert fields["host"] == "127.0.0.1"
+        users = [a["username"] for a in SETS[node]["accounts"] if link["id"] in a["links"]]
+        assert fields["allowed-smsc-id"] == (";".join("acct-" + u for u in users)
+                                             or "unused-" + link["id"])
+        assert not host.socket("tcp://127.0.0.1:%s" % fields["port"]).is_listening
+
+
 def test_serving_state(host):
     node = node_of(host)
     state = json.loads(host.file("/var/lib/kannel-cluster/serving.json").content_string)
