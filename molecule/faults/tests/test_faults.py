@@ -12,6 +12,7 @@ Fault 2 of the suite (deploy.yml while a takeover is in effect and the failed no
 failover scenario's test_deploy_during_takeover_keeps_it; it is not repeated here (deploy is the
 slowest playbook).
 """
+import contextlib
 import json
 import os
 import re
@@ -129,6 +130,20 @@ def serving_files():
     return {n: CLUSTER.serving_file(n) for n in CLUSTER.nodes}
 
 
+@contextlib.contextmanager
+def north_provider_refusing():
+    """The provider drops north's sessions and refuses its binds: what north accepts meanwhile
+    waits in its message store (202 Queued for later delivery)."""
+    for account in NORTH_ACCOUNTS:
+        CLUSTER.sim("/refuse", {"account": account, "refuse": True})
+        CLUSTER.sim("/kick", {"account": account})
+    try:
+        yield
+    finally:
+        for account in NORTH_ACCOUNTS:
+            CLUSTER.sim("/refuse", {"account": account, "refuse": False})
+
+
 def ends_normal(fault, texts):
     """The common end of a fault: set north home again, nothing bound twice, nothing lost."""
     failback_ok(fault)
@@ -152,15 +167,9 @@ def test_fault1_killed_node_returns_fenced_and_loses_nothing(fault):
     # Messages north accepted but could not pass on yet (the provider dropped its sessions and
     # refuses its binds, so they wait in north's message store) when it is killed: they must still
     # go out, once. The refusal keeps north from reconnecting and sending them before the kill.
-    for account in NORTH_ACCOUNTS:
-        CLUSTER.sim("/refuse", {"account": account, "refuse": True})
-        CLUSTER.sim("/kick", {"account": account})
-    try:
+    with north_provider_refusing():
         queued = [CLUSTER.send_ok(NORTH, NORTH, "queued at kill") for _ in range(3)]
         CLUSTER.kill(NORTH)
-    finally:
-        for account in NORTH_ACCOUNTS:
-            CLUSTER.sim("/refuse", {"account": account, "refuse": False})
     held = [t for t, n in CLUSTER.arrivals(queued).items() if n == 0]
     fault.notes["accepted_but_held_by_killed_node"] = len(held)
     assert held, "setup: every queued message reached the provider before north was killed"
@@ -199,6 +208,32 @@ def test_fault1_killed_node_returns_fenced_and_loses_nothing(fault):
     texts += send_each_set(SOUTH)
 
     ends_normal(fault, texts)
+
+
+def test_fault1b_node_taken_over_while_reachable_keeps_its_queued_messages(fault):
+    # A node taken over while it still runs (sick, or a planned switch): the fence removes its
+    # links, and Kannel discarded what it had queued for them at its router's next pass (<= 30 s).
+    texts = send_home()
+    with north_provider_refusing():
+        queued = [CLUSTER.send_ok(NORTH, NORTH, "queued at fence") for _ in range(3)]
+        run = takeover()
+    assert run.rc == 0, run.out
+    fault.notes["takeover_seconds"] = round(run.seconds, 1)
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH])
+    assert "Fencing of %s: done" % NORTH in run.out
+    CLUSTER.assert_fenced(NORTH)
+    time.sleep(32)
+    assert CLUSTER.arrivals(queued) == {t: 0 for t in queued}
+    assert "DISCARDED" not in CLUSTER.podman("exec", NORTH, "cat", ACCESS_LOG).stdout
+    report = os.path.join(CLUSTER.repo, "artifacts", "status-faults.json")
+    CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % report)
+    with open(report, encoding="utf-8") as fh:
+        sets = {s["set"]: s for s in json.load(fh)["clusters"][0]["sets"]}
+    assert [h["node"] for h in sets[NORTH]["held_on"]] == [NORTH], sets[NORTH]
+    assert sorted(sets[NORTH]["held_on"][0]["links"]) == sorted(CLUSTER.links[NORTH])
+    fault.notes["held_by_fenced_node"] = sets[NORTH]["held_on"][0]["gateway_queued"]
+    texts += send_each_set(SOUTH)
+    ends_normal(fault, texts + queued)
 
 
 def test_fault3a_takeover_killed_during_activation_then_rerun(fault):

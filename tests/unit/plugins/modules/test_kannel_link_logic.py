@@ -368,17 +368,24 @@ def test_drain_waits_then_removes(dirs):
     assert gw.status_reads() >= 3 and res["changed"]
 
 
-def test_unreachable_passive_removes_files_and_warns(dirs):
+@pytest.mark.parametrize("state, left, expected", [
+    ("passive", [], [("a", "delete-config")]),
+    # held: the stand-in's file goes in, so bearerbox keeps the link's messages at its next start
+    ("held", ["a.held.conf", "b.held.conf"],
+     [("a.held", "copy-config"), ("a", "delete-config"), ("b.held", "copy-config")]),
+])
+def test_unreachable_passive_or_held_takes_the_files_out_and_warns(dirs, state, left, expected):
     avail, active = dirs
-    put(avail, "a", "b")
+    put(avail, "a", "b", "a.held", "b.held")
     activate_file(avail, active, "a")
     gw = FakeBearerbox(password=PW)
     gw.down = True
-    m = manager(gw, dirs, ["a", "b"], "passive")
+    m = manager(gw, dirs, ["a", "b"], state)
     res = m.run()
     assert res["changed"] is True and res["reachable"] is False
-    assert os.listdir(active) == []
-    assert actions(res) == [("a", "delete-config")]
+    assert sorted(os.listdir(active)) == left
+    assert actions(res) == expected
+    assert res["links"]["a"]["after"]["held"] is (state == "held")
     assert any("unreachable" in w and "a" in w for w in m.warnings)
     assert all(PW not in w for w in m.warnings)
 
@@ -500,19 +507,6 @@ def test_held_without_stand_in_file_fails_before_any_change(dirs):
     assert "no stand-in file a.held.conf" in e.value.msg and "deploy" in e.value.msg
     assert gw.commands() == []
     assert os.listdir(active) == ["a.conf"]
-
-
-def test_held_with_bearerbox_down_swaps_the_files(dirs):
-    avail, active = dirs
-    put(avail, "a", "a.held")
-    activate_file(avail, active, "a")
-    gw = FakeBearerbox(password=PW)
-    gw.down = True
-    m = manager(gw, dirs, ["a"], "held")
-    res = m.run()
-    assert os.listdir(active) == ["a.held.conf"]
-    assert res["links"]["a"]["after"]["held"] is True
-    assert any("stand-ins' files are there" in w for w in m.warnings)
 
 
 def test_stand_in_ids_are_not_accepted_as_links(dirs):
