@@ -23,8 +23,9 @@ description:
   - C(passive) means the link is not loaded (absent from status.xml) and its file is not in
     O(active_dir), so bearerbox does not connect it at its next start either. A loaded link is
     removed with C(remove-smsc) after its file is deleted (so that a graceful restart or SIGHUP
-    in between cannot load it again). Kannel 1.4.5 discards the messages queued for a link within
-    seconds of its removal (measured 7 s) unless another loaded link may take them.
+    in between cannot load it again). Kannel 1.4.5 discards the messages queued for a link at its
+    next routing pass after the removal (at most 30 s later, measured 7 s) unless another loaded
+    link may take them.
   - C(held) means the link is passive and its stand-in is loaded instead, the group
     C(<id>.held) from O(available_dir) (written by the role smsgw.cluster.kannel_node for the
     node's own links), with the link's C(allowed-smsc-id) and a connection to a closed loopback
