@@ -145,11 +145,13 @@ def north_provider_refusing():
 
 
 def ends_normal(fault, texts):
-    """The common end of a fault: set north home again, nothing bound twice, nothing lost."""
-    failback_ok(fault)
+    """The common end of a fault: set north home again, nothing bound twice, nothing lost.
+    Returns failback's output, whitespace collapsed."""
+    run = failback_ok(fault)
     texts = texts + send_home()
     fault.watch.assert_never_bound_twice()
     CLUSTER.assert_delivered_once(texts)
+    return " ".join(run.out.split())
 
 
 # --- the suite --------------------------------------------------------------------------------
@@ -233,7 +235,8 @@ def test_fault1b_node_taken_over_while_reachable_keeps_its_queued_messages(fault
     assert sorted(sets[NORTH]["held_on"][0]["links"]) == sorted(CLUSTER.links[NORTH])
     fault.notes["held_by_fenced_node"] = sets[NORTH]["held_on"][0]["gateway_queued"]
     texts += send_each_set(SOUTH)
-    ends_normal(fault, texts + queued)
+    failback = ends_normal(fault, texts + queued)
+    assert "Messages %s held since the takeover (" % NORTH in failback, failback
 
 
 def test_fault3a_takeover_killed_during_activation_then_rerun(fault):

@@ -1,0 +1,91 @@
+"""The start-up guard's file decisions (roles/kannel_node/files/kannel-cluster-guard), on a temp
+node layout; the peer is a closed loopback port (unreachable, policy serve)."""
+import importlib.machinery
+import importlib.util
+import json
+import os
+import socket
+import stat
+import sys
+
+import pytest
+
+GUARD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                     "roles", "kannel_node", "files", "kannel-cluster-guard")
+
+
+def load_guard():
+    loader = importlib.machinery.SourceFileLoader("kannel_cluster_guard", GUARD)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the role
+    try:
+        loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = keep
+    return module
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def node(tmp_path):
+    avail, active = tmp_path / "available", tmp_path / "active"
+    avail.mkdir()
+    active.mkdir()
+    for name in ("A1", "A2", "B1", "A1.held", "A2.held"):
+        (avail / (name + ".conf")).write_text("group = smsc\n")
+        os.chmod(str(avail / (name + ".conf")), 0o604)
+    cfg = {"node": "node-a", "peer": "node-b",
+           "peer_admin_url": "http://127.0.0.1:%d" % closed_port(), "status_password": "x",
+           "sets": {"node-a": {"links": ["A1", "A2"], "smsbox": "node-a"},
+                    "node-b": {"links": ["B1"], "smsbox": "node-b"}},
+           "serving_file": str(tmp_path / "serving.json"), "active_dir": str(active),
+           "available_dir": str(avail), "stand_ins": {"A1": "A1.held", "A2": "A2.held"},
+           "wait_seconds": 0, "peer_unreachable": "serve"}
+    return load_guard(), cfg, active
+
+
+def serve(cfg, sets):
+    with open(cfg["serving_file"], "w") as f:
+        json.dump({"sets": sets}, f)
+
+
+def files(active):
+    return sorted(p.name for p in active.iterdir())
+
+
+def test_fenced_start_loads_stand_ins_and_drops_the_links(node):
+    guard, cfg, active = node
+    serve(cfg, [])
+    for name in ("A1", "A2", "B1"):
+        (active / (name + ".conf")).write_text("group = smsc\n")
+    assert guard.guard_bearerbox(cfg) == 0
+    assert files(active) == ["A1.held.conf", "A2.held.conf"]
+    assert stat.S_IMODE(os.stat(str(active / "A1.held.conf")).st_mode) == 0o604
+
+
+def test_serving_start_drops_only_stand_ins_whose_link_is_there(node):
+    # an interrupted failback: A1 is back, A2 not yet; A2's stand-in must keep its messages
+    guard, cfg, active = node
+    serve(cfg, ["node-a"])
+    for name in ("A1", "A1.held", "A2.held"):
+        (active / (name + ".conf")).write_text("group = smsc\n")
+    assert guard.guard_bearerbox(cfg) == 0
+    assert files(active) == ["A1.conf", "A2.held.conf"]
+
+
+def test_peer_serving_the_set_makes_it_give_up_and_hold(node, monkeypatch):
+    guard, cfg, active = node
+    serve(cfg, ["node-a"])
+    (active / "A1.conf").write_text("group = smsc\n")
+    monkeypatch.setattr(guard, "peer_active_sets", lambda c: {"node-a", "node-b"})
+    assert guard.guard_bearerbox(cfg) == 0
+    assert json.load(open(cfg["serving_file"]))["sets"] == []
+    assert files(active) == ["A1.held.conf", "A2.held.conf"]
