@@ -105,3 +105,15 @@ def test_command_password_checked_with_a_command_that_names_no_link():
         run(status_reader, {}, None, wrong)
     assert "not-the-admin-pw" not in str(e.value) and "127.0.0.1:13000" in str(e.value)
     assert run(status_reader, {}, None)["commands_allowed"] is None
+
+
+def test_stand_ins_are_reported_as_held_and_not_as_loaded_links():
+    # a fenced node: its own links' stand-ins are loaded, the links are not
+    status = parse_status(FakeBearerbox({"a.held": "re-connecting", "b": "online"}).render())
+    sets = {"node-a": {"links": ["a"], "smsbox": "node-a"}, "node-b": {"links": ["b"],
+                                                                        "smsbox": None}}
+    health, reasons, reports = judge(status, sets, ["node-b"])
+    assert health == "healthy", reasons
+    assert reports["node-a"]["state"] == "passive" and reports["node-a"]["held"] == ["a"]
+    assert reports["node-a"]["links"]["a"]["state"] == "absent"
+    assert reports["node-b"]["held"] == []
