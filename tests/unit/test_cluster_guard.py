@@ -89,3 +89,15 @@ def test_peer_serving_the_set_makes_it_give_up_and_hold(node, monkeypatch):
     assert guard.guard_bearerbox(cfg) == 0
     assert json.load(open(cfg["serving_file"]))["sets"] == []
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
+
+
+@pytest.mark.parametrize("content", ['{"sets": ["node-a"]}\\n', "", '["node-a"]'])
+def test_unreadable_serving_state_serves_nothing_and_is_left_for_the_operator(node, content):
+    guard, cfg, active = node
+    with open(cfg["serving_file"], "w") as f:
+        f.write(content)
+    (active / "A1.conf").write_text("group = smsc\n")
+    assert guard.guard_bearerbox(cfg) == 0
+    assert files(active) == ["A1.held.conf", "A2.held.conf"]
+    assert guard.guard_smsbox(cfg, "node-a") == 1
+    assert open(cfg["serving_file"]).read() == content
