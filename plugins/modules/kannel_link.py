@@ -474,9 +474,8 @@ class LinkManager(object):
         held = [held_id(link) for link in self.ids
                 if held_id(link) in self.loaded_ids or os.path.exists(self.active_path(held_id(link)))]
         if held:
-            self.delegate(held, "passive")
-            if not self.check_mode:
-                self.read_states()
+            self.delegate(held, "passive")  # raises unless every one of them is gone
+            self.loaded_ids.difference_update(held)
 
     def run_unreachable(self, reason):
         if self.state == "active":
