@@ -40,9 +40,18 @@ options:
       - Names of the sets this node is expected to serve. When given, the verdict is C(degraded)
         if a link of an expected set is not online or its smsbox is not connected, or if a link of
         a set that is not expected is loaded or its smsbox connected.
-      - When omitted, only the gateway itself is judged.
+      - When omitted, the sets recorded in O(serving_file) are expected when that option is
+        given; otherwise only the gateway itself is judged.
     type: list
     elements: str
+  serving_file:
+    description:
+      - Path of the node's recorded serving state (C(serving.json), written by takeover, failback
+        and deploy), read on the node in the same run as the status page, so a playbook learns
+        what the node should serve and what it does serve with one module run.
+      - Returned as RV(serving). A file that is absent means nothing recorded (no set expected);
+        a file that cannot be read or parsed is reported as a reason and expects no set.
+    type: path
   command_password:
     description:
       - When given, also check that bearerbox accepts this password for commands (its
@@ -135,6 +144,14 @@ boxes:
   returned: always
   type: list
   elements: dict
+serving:
+  description: The recorded serving state read from O(serving_file) - C(recorded) (the file
+    exists), C(sets) (the sets it lists, null when absent or unreadable), C(changed_by),
+    C(changed_at), C(error) (why it could not be read, else null).
+  returned: when O(serving_file) is given
+  type: dict
+  sample: {"recorded": true, "sets": ["node-a"], "changed_by": "deploy",
+           "changed_at": "2026-12-01T10:00:00Z", "error": null}
 sets:
   description: Per set name, C(state) (C(active), C(passive), C(partial), or C(unknown) when
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
@@ -148,6 +165,8 @@ sets:
                                              "queued": 0, "failed": 0}},
                       "smsbox": {"id": "node-a", "connected": true}}}
 """
+
+import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -269,6 +288,30 @@ def queues_of(status):
     }
 
 
+def read_serving(path):
+    """The recorded serving state at path -> {recorded, sets, changed_by, changed_at, error}."""
+    state = {"recorded": False, "sets": None, "changed_by": None, "changed_at": None, "error": None}
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return state
+    except OSError as e:
+        state.update(recorded=True, error="cannot read %s: %s" % (path, e.strerror))
+        return state
+    state["recorded"] = True
+    try:
+        doc = json.loads(text)
+        sets = doc["sets"]
+        if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
+            raise ValueError("sets is not a list of set names")
+    except (ValueError, KeyError, TypeError) as e:
+        state["error"] = "%s is not a serving state ({\"sets\": [...]}): %s" % (path, e)
+        return state
+    state.update(sets=sets, changed_by=doc.get("changed_by"), changed_at=doc.get("changed_at"))
+    return state
+
+
 def run(admin, sets, expect_active, commands=None):
     try:
         status = admin.status()
@@ -295,6 +338,7 @@ def main():
             sets=dict(type="dict", default={}),
             expect_active=dict(type="list", elements="str"),
             command_password=dict(type="str", no_log=True),
+            serving_file=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -303,6 +347,11 @@ def main():
         module.fail_json(msg="invalid sets: %s; expected {NAME: {links: [LINK_ID, ...], smsbox: ID}}"
                          % "; ".join(errors))
     expect = module.params["expect_active"]
+    serving = None
+    if module.params["serving_file"]:
+        serving = read_serving(module.params["serving_file"])
+        if expect is None:
+            expect = [name for name in serving["sets"] or [] if name in sets]
     if expect is not None:
         unknown = [name for name in expect if name not in sets]
         if unknown:
@@ -315,7 +364,14 @@ def main():
         commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
                                module.params["timeout"], module=module)
     try:
-        module.exit_json(**run(admin, sets, expect, commands))
+        result = run(admin, sets, expect, commands)
+        if serving is not None:
+            result["serving"] = serving
+            if serving["error"]:
+                result["reasons"].append(serving["error"])
+                if result["health"] == "healthy":
+                    result["health"] = "degraded"
+        module.exit_json(**result)
     except KannelAdminDenied as e:
         module.fail_json(msg=str(e))
     except KannelAdminError as e:

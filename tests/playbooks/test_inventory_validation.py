@@ -1,7 +1,8 @@
 """deploy.yml must reject a wrong or missing inventory variable before any host is contacted.
 
-Each case writes a small inventory into a temporary directory (nodes with free names, an unreachable
-address and the ssh connection, so any connection attempt would show up as UNREACHABLE), runs
+Each case writes a small inventory into a temporary directory (nodes with free names reached over ssh
+at a loopback port where nothing listens, so any connection attempt shows up as UNREACHABLE at once
+and no packet leaves the machine), runs
 `ansible-playbook deploy.yml -i <that inventory>` from the repository root and checks that it fails
 in stage 1, with a message naming the variable, and that no host was contacted. A control case with a
 valid inventory shows that the same hosts do get contacted once validation passes.
@@ -20,6 +21,7 @@ PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 UNREACHABLE = {
     "ansible_connection": "ssh",
+    "ansible_port": 1,
     "ansible_user": "nobody",
     "ansible_ssh_common_args": "-o ConnectTimeout=2 -o BatchMode=yes -o StrictHostKeyChecking=no",
 }
@@ -32,8 +34,8 @@ GOOD = {
                 "children": {
                     "edge": {
                         "hosts": {
-                            "alpha": {"ansible_host": "192.0.2.10", "kannel_cluster_address": "192.0.2.10"},
-                            "beta": {"ansible_host": "192.0.2.11", "kannel_cluster_address": "192.0.2.11"},
+                            "alpha": {"ansible_host": "127.0.0.1", "kannel_cluster_address": "192.0.2.10"},
+                            "beta": {"ansible_host": "127.0.0.1", "kannel_cluster_address": "192.0.2.11"},
                         },
                         "vars": {
                             "kannel_cluster": "edge",
@@ -68,14 +70,14 @@ def hosts(inv):
     return inv["all"]["children"]["kannel_nodes"]["children"]["edge"]["hosts"]
 
 
-def run_deploy(tmp_path, inventory):
+def run_deploy(tmp_path, inventory, playbook="deploy.yml", *args):
     path = tmp_path / "hosts.yml"
     path.write_text(yaml.safe_dump(inventory))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_HOST_KEY_CHECKING="False")
     start = time.monotonic()
-    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(path), "deploy.yml"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([PLAYBOOK_BIN, "-i", str(path), playbook] + list(args), cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
 
 
@@ -90,7 +92,7 @@ def _del(d, key):
 
 
 def _three_nodes(inv):
-    hosts(inv)["gamma"] = {"ansible_host": "192.0.2.12", "kannel_cluster_address": "192.0.2.12"}
+    hosts(inv)["gamma"] = {"ansible_host": "127.0.0.1", "kannel_cluster_address": "192.0.2.12"}
 
 
 CASES = {
@@ -152,3 +154,14 @@ def test_valid_inventory_passes_validation_then_contacts_hosts(tmp_path):
     assert rc != 0
     assert "Stage 2" in out, out
     assert "UNREACHABLE" in out, out
+
+
+@pytest.mark.parametrize("playbook,extra", [("takeover.yml", "failed=alpha beta"),
+                                            ("failback.yml", "node=alpha beta"),
+                                            ("deploy.yml", "beta")])
+def test_a_stray_word_in_the_extra_vars_is_refused(tmp_path, playbook, extra):
+    rc, out, _ = run_deploy(tmp_path, copy.deepcopy(GOOD), playbook, "-e", extra)
+    assert rc != 0
+    assert 'extra vars hold "beta", which is not NAME=VALUE' in out, out
+    assert out.count("fatal: [") == 1, out  # said once, not per host
+    assert "UNREACHABLE" not in out, out

@@ -8,6 +8,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import parse_status
 from ansible_collections.smsgw.cluster.plugins.modules.kannel_info import (
     judge,
+    read_serving,
     normalize_sets,
     run,
 )
@@ -117,3 +118,24 @@ def test_stand_ins_are_reported_as_held_and_not_as_loaded_links():
     assert reports["node-a"]["state"] == "passive" and reports["node-a"]["held"] == ["a"]
     assert reports["node-a"]["links"]["a"]["state"] == "absent"
     assert reports["node-b"]["held"] == []
+
+
+def test_serving_file_absent_means_nothing_recorded(tmp_path):
+    assert read_serving(str(tmp_path / "serving.json")) == {
+        "recorded": False, "sets": None, "changed_by": None, "changed_at": None, "error": None}
+
+
+def test_serving_file_read(tmp_path):
+    path = tmp_path / "serving.json"
+    path.write_text('{"sets": ["node-a"], "changed_by": "deploy", "changed_at": "T"}\n')
+    assert read_serving(str(path)) == {"recorded": True, "sets": ["node-a"], "changed_by": "deploy",
+                                       "changed_at": "T", "error": None}
+
+
+@pytest.mark.parametrize("text", ['{"sets": ["a"]}\\n', '{"sets": "node-a"}', "{}", "[1]"])
+def test_serving_file_unreadable_is_an_error_not_a_crash(tmp_path, text):
+    path = tmp_path / "serving.json"
+    path.write_text(text)
+    state = read_serving(str(path))
+    assert state["recorded"] is True and state["sets"] is None
+    assert str(path) in state["error"]
