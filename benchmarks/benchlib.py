@@ -49,14 +49,20 @@ def write_section(section):
         f.write(text)
 
 
-def arguments(doc, sizes, runs):
-    """The command line every benchmark takes -> (sizes as ints, runs, write)."""
+def arguments(doc, sizes, runs, connections=None):
+    """The command line every benchmark takes -> (sizes as ints, runs, write), plus the connection
+    when the benchmark can reach the lab more than one way (connections: the choices, first is
+    the default)."""
     ap = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
     ap.add_argument("--sizes", default=sizes, help="comma-separated sizes (default %(default)s)")
     ap.add_argument("--runs", type=int, default=runs, help="runs per size (default %(default)s)")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    if connections:
+        ap.add_argument("--connection", choices=connections, default=connections[0],
+                        help="how Ansible reaches the lab nodes (default %(default)s)")
     a = ap.parse_args()
-    return [int(x) for x in a.sizes.split(",")], a.runs, a.write
+    parsed = [int(x) for x in a.sizes.split(",")], a.runs, a.write
+    return parsed + (a.connection,) if connections else parsed
 
 
 def publish(section, write):

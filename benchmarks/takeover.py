@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Benchmark: takeover.yml end to end on the podman lab, against a naive uri loop, with failback.
+"""Benchmark: takeover.yml end to end on the lab, against a naive uri loop, with failback and deploy.
 
-    .venv/bin/python benchmarks/takeover.py [--sizes 2,50,200] [--runs 3] [--write]
+    .venv/bin/python benchmarks/takeover.py [--sizes 2,50,200] [--runs 3] [--connection ssh|podman]
+                                            [--write]
 
 Needs the lab (scripts/setup, then this script runs `scripts/lab up` itself). Uses the lab's two
 nodes with a generated inventory of N provider links per node, served by an in-process provider
-simulator on 10.213.74.1:2779 that accepts any account. For each N: deploy.yml once (timed, for
-information), then `runs` times, side by side:
+simulator on 10.213.74.1:2779 that accepts any account. Ansible reaches the nodes over SSH (as
+real hosts; the lab's key) or, with --connection podman, with podman exec. For each N: deploy.yml
+on fresh nodes (timed) and again with nothing to change (timed), then `runs` times, side by side:
   1. ours: `podman kill` node-a, then `ansible-playbook takeover.yml -e failed=node-a`; timed from
      the process start to the last of node-a's links bound from node-b at the simulator (or the
      playbook's end, whichever is later), with a per-stage breakdown from the plays' timestamps
@@ -14,7 +16,8 @@ information), then `runs` times, side by side:
   2. failback: node-a started again, `failback.yml -e node=node-a` timed, gap as it reports it;
   3. naive: node-a killed again, benchmarks/naive_takeover.yml (one uri request per link), timed
      the same way; then undone (links removed on node-b, node-a started).
---write replaces the "Takeover end to end" section of BENCHMARKS.md.
+The figures of each connection are kept in benchmarks/results/takeover-<connection>.json; --write
+replaces the "Takeover end to end" section of BENCHMARKS.md with one column per connection measured.
 """
 import datetime
 import json
@@ -28,6 +31,8 @@ import threading
 import time
 
 from benchlib import BIN, REPO, arguments, machine, publish, stats
+
+CONNECTIONS = ("ssh", "podman")
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 import smsc_sim  # noqa: E402
@@ -50,15 +55,33 @@ def link_ids(node, size):
     return ["%s%03d" % (node[-1].upper(), i) for i in range(1, size + 1)]
 
 
-def write_inventory(size):
+def connection_vars(connection):
+    """How Ansible reaches the lab nodes: over SSH as inventory/lab does, or with podman exec."""
+    if connection == "podman":
+        return {"ansible_connection": "containers.podman.podman",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                # an absolute temporary directory spares the podman connection an `echo ~` per task
+                "ansible_remote_tmp": "/var/tmp/.ansible-tmp"}
+    ssh = os.path.join(REPO, ".lab", "ssh")
+    return {"ansible_connection": "ansible.builtin.ssh", "ansible_user": "root",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_private_key_file": os.path.join(ssh, "id_ed25519"),
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                                       % os.path.join(ssh, "known_hosts")}
+
+
+def write_inventory(size, connection):
     """The lab inventory with `size` links per node on the benchmark's simulator."""
     root = tempfile.mkdtemp(prefix="bench-inv-%d-" % size)
     gv = os.path.join(root, "group_vars")
     os.makedirs(os.path.join(gv, "lab_cluster"))
-    for name in ("hosts.yml", os.path.join("group_vars", "kannel_nodes.yml")):
-        with open(os.path.join(REPO, "inventory", "lab", name)) as src, \
-                open(os.path.join(root, name), "w") as dst:
-            dst.write(src.read())
+    hosts = dict((node, {"ansible_host": container if connection == "podman" else ip,
+                         "kannel_cluster_address": ip})
+                 for node, (container, ip) in NODES.items())
+    with open(os.path.join(root, "hosts.yml"), "w") as f:
+        json.dump({"all": {"children": {"kannel_nodes": {
+            "vars": connection_vars(connection),
+            "children": {"lab_cluster": {"hosts": hosts}}}}}}, f, indent=1)
     links, sets = [], {}
     for node, port in (("node-a", 13013), ("node-b", 13014)):
         ids = link_ids(node, size)
@@ -211,9 +234,10 @@ def restart_failed_node():
     wait_booted(FAILED)
 
 
-def one_size(size, runs, sim):
-    inventory = write_inventory(size)
+def one_size(size, runs, sim, connection):
+    inventory = write_inventory(size, connection)
     deploy = ok(playbook(inventory, "deploy.yml"), "deploy.yml (%d links per node)" % size)
+    again = ok(playbook(inventory, "deploy.yml"), "deploy.yml again (%d links per node)" % size)
     failed_links = link_ids(FAILED, size)
     survivor_ip = NODES[SURVIVOR][1]
     rows = []
@@ -245,7 +269,8 @@ def one_size(size, runs, sim):
                  ", ".join("%s %.2f" % kv for kv in row["stages"].items()), row["failback"],
                  row["gap"], row["naive"], row["naive"] / row["ours"], row["peak_rss"] / 2**20),
               flush=True)
-    return {"size": size, "deploy": deploy["end"] - deploy["start"], "rows": rows}
+    return {"size": size, "deploy": deploy["end"] - deploy["start"],
+            "deploy_unchanged": again["end"] - again["start"], "rows": rows}
 
 
 def undo_naive(inventory, links):
@@ -261,10 +286,18 @@ def undo_naive(inventory, links):
     restart_failed_node()
 
 
-def render(results, runs):
+def results_path(connection):
+    return os.path.join(REPO, "benchmarks", "results", "takeover-%s.json" % connection)
+
+
+def render(measured):
+    """The BENCHMARKS.md section from {connection: saved figures}, one row per size and connection."""
+    conns = [c for c in CONNECTIONS if c in measured]
     lines = [SECTION, "",
-             "Machine: %s. Lab: two Debian 12 systemd containers (rootful podman, runc), Ansible's "
-             "podman connection (no pipelining: about 5 `podman exec` per task)." % machine(), "",
+             "Lab: two Debian 12 systemd containers (rootful podman, runc). Connections: `ssh` = "
+             "OpenSSH with pipelining and ControlPersist, as real hosts are reached "
+             "(inventory/lab); `podman` = podman exec (no pipelining: about 5 `podman exec` per "
+             "task), kept to show what the connection costs.", "",
              "What is timed, per size N (provider links per node; each node also has 1 client "
              "set): node-a is killed (`podman kill`), then `ansible-playbook takeover.yml -e "
              "failed=node-a` from its process start until the last of node-a's N links is bound "
@@ -274,46 +307,64 @@ def render(results, runs):
              "the same run, after a failback. After each `podman kill` the killed node's "
              "sessions are dropped at the simulator (a real provider times them out; the TCP "
              "close of a killed container can be lost). `inf`: not every link was bound within "
-             "120 s. %d runs per size; median / min / max in seconds. "
-             "Reproduce with `.venv/bin/python benchmarks/takeover.py --write` (after "
-             "`scripts/setup`; about 45 minutes, most of it deploy.yml with 400 link files per "
-             "node)." % runs, "",
-             "| links per node | takeover (ours) | naive uri loop | naive / ours | failback | "
-             "gap of the returned set | controller peak RSS | deploy.yml (once) |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in results:
-        rows = r["rows"]
-        lines.append("| %d | %s | %s | %s | %s | %s | %s MiB | %.0f s |" % (
-            r["size"], stats([x["ours"] for x in rows]), stats([x["naive"] for x in rows]),
-            stats([x["naive"] / x["ours"] for x in rows], "%.1f"),
-            stats([x["failback"] for x in rows]),
-            stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0]),
-            stats([x["peak_rss"] / 2**20 for x in rows], "%.0f"), r["deploy"]))
+             "120 s. Median / min / max in seconds. deploy.yml is timed on fresh nodes and again "
+             "with nothing to change. Reproduce with `.venv/bin/python benchmarks/takeover.py "
+             "--connection ssh --write` (and `--connection podman`); the figures are kept in "
+             "benchmarks/results/.", ""]
+    for c in conns:
+        lines.append("- `%s`: %s; %d run(s) per size; measured %s." % (
+            c, measured[c]["machine"], measured[c]["runs"], measured[c]["date"]))
+    lines += ["", "| links per node | connection | takeover (ours) | naive uri loop | naive / ours "
+              "| failback | gap of the returned set | controller peak RSS | deploy.yml, fresh "
+              "nodes | deploy.yml, nothing to change |",
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    sizes = sorted(set(r["size"] for c in conns for r in measured[c]["results"]))
+    for size in sizes:
+        for c in conns:
+            for r in measured[c]["results"]:
+                if r["size"] != size:
+                    continue
+                rows = r["rows"]
+                lines.append("| %d | %s | %s | %s | %s | %s | %s | %s MiB | %.0f s | %s |" % (
+                    size, c, stats([x["ours"] for x in rows]), stats([x["naive"] for x in rows]),
+                    stats([x["naive"] / x["ours"] for x in rows], "%.1f"),
+                    stats([x["failback"] for x in rows]),
+                    stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0]),
+                    stats([x["peak_rss"] / 2**20 for x in rows], "%.0f"), r["deploy"],
+                    "%.0f s" % r["deploy_unchanged"] if "deploy_unchanged" in r else "-"))
     names = ["start-up", "checks", "fencing", "activation", "confirmation"]
     lines += ["", "Takeover stages (medians, seconds): start-up = process start to the first "
               "play; checks = inventory, request and survivor health; fencing = probing the "
               "killed node; activation = serving.json, links, smsboxes on the survivor; "
               "confirmation = the final status read and summary; online after = from the "
               "playbook's end until the last link bound.", "",
-              "| links per node | " + " | ".join(names) + " | online after | playbook |",
-              "| ---: |" + " ---: |" * (len(names) + 2)]
-    for r in results:
-        rows = r["rows"]
-        lines.append("| %d | %s | %.2f | %.2f |" % (
-            r["size"], " | ".join("%.2f" % statistics.median([x["stages"].get(n, 0.0)
-                                                             for x in rows]) for n in names),
-            statistics.median([x["online_after_end"] for x in rows]),
-            statistics.median([x["playbook"] for x in rows])))
-    first, last = results[0], results[-1]
-    growth = (statistics.median([x["ours"] for x in last["rows"]])
-              / statistics.median([x["ours"] for x in first["rows"]]))
-    lines += ["", "Growth of the takeover from %d to %d links per node: %.2fx."
-              % (first["size"], last["size"], growth), ""]
+              "| links per node | connection | " + " | ".join(names) + " | online after | playbook |",
+              "| ---: | --- |" + " ---: |" * (len(names) + 2)]
+    for size in sizes:
+        for c in conns:
+            for r in measured[c]["results"]:
+                if r["size"] != size:
+                    continue
+                rows = r["rows"]
+                lines.append("| %d | %s | %s | %.2f | %.2f |" % (
+                    size, c, " | ".join("%.2f" % statistics.median(
+                        [x["stages"].get(n, 0.0) for x in rows]) for n in names),
+                    statistics.median([x["online_after_end"] for x in rows]),
+                    statistics.median([x["playbook"] for x in rows])))
+    lines.append("")
+    for c in conns:
+        res = measured[c]["results"]
+        first, last = res[0], res[-1]
+        lines.append("Growth of the takeover from %d to %d links per node (%s): %.2fx." % (
+            first["size"], last["size"], c,
+            statistics.median([x["ours"] for x in last["rows"]])
+            / statistics.median([x["ours"] for x in first["rows"]])))
+    lines.append("")
     return "\n".join(lines)
 
 
 def main():
-    sizes, runs, write = arguments(__doc__, "2,50,200", 3)
+    sizes, runs, write, connection = arguments(__doc__, "2,50,200", 3, connections=CONNECTIONS)
     lab = os.path.join(REPO, "scripts", "lab")
     # fresh nodes: no takeover in effect, no configuration left from another run
     for verb in ("down", "up"):
@@ -324,12 +375,21 @@ def main():
                                  events_path=events, log=open(os.devnull, "w"))
     sim.start()
     try:
-        results = [one_size(n, runs, sim) for n in sizes]
+        results = [one_size(n, runs, sim, connection) for n in sizes]
     finally:
         sim.stop()
     print("putting the lab's own configuration back (deploy.yml)", flush=True)
     ok(playbook(os.path.join(REPO, "inventory", "lab"), "deploy.yml"), "deploy.yml (lab)")
-    publish(render(results, runs), write)
+    os.makedirs(os.path.dirname(results_path(connection)), exist_ok=True)
+    with open(results_path(connection), "w") as f:
+        json.dump({"machine": machine(), "runs": runs, "date": time.strftime("%Y-%m-%d"),
+                   "results": results}, f, indent=1)
+    measured = {}
+    for c in CONNECTIONS:
+        if os.path.exists(results_path(c)):
+            with open(results_path(c)) as f:
+                measured[c] = json.load(f)
+    publish(render(measured), write)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #!/bin/sh
-# ansible-test sanity for the Kannel modules (kannel_info, kannel_link, kannel_smsbox, their
-# module_utils and doc fragment), without docker.
+# ansible-test sanity for the collection's plugins (modules, module_utils, doc fragments, filters),
+# without docker.
 #
-#   tests/sanity.sh            # the Kannel module files
+#   tests/sanity.sh            # every plugin of the collection (modules, module_utils, ...)
 #   tests/sanity.sh --all      # every file of the collection
 #
 # How it works here (no docker, PyPI reachable, ci-files.testing.ansible.com NOT reachable):
@@ -61,9 +61,7 @@ if [ "${1:-}" = "--all" ]; then
     shift
     TARGETS=""
 else
-    TARGETS="plugins/module_utils/kannel_status.py plugins/module_utils/kannel_admin.py
-             plugins/doc_fragments/kannel_admin.py plugins/modules/kannel_info.py
-             plugins/modules/kannel_link.py plugins/modules/kannel_smsbox.py"
+    TARGETS=$(find plugins -name '*.py' | sort)
 fi
 # shellcheck disable=SC2086
 exec "$SANITY_VENV/bin/ansible-test" sanity --python 3.11 --requirements --color no "$@" $TARGETS
