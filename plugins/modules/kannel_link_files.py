@@ -13,7 +13,7 @@ module: kannel_link_files
 short_description: Write every provider link file of a Kannel node in one run
 description:
   - Makes the directory of available link files (one C(smsc) group per file) hold exactly the given
-    files, in one module run however many links there are: the content is rendered on the
+    files, in one module run however many links there are. The content is rendered on the
     controller, compared with what is on disk, and only changed files are written, each
     atomically (a temporary file in the same directory, renamed over the old one).
   - Every changed file is checked once, all together, with the O(validate) command before any of
@@ -21,7 +21,7 @@ description:
     fault, and nothing is written.
   - Copies of the files that bearerbox loads (O(active_dir)) are kept equal to the new content and
     files of links that left the list are removed from both directories. A loaded copy that had to
-    change is reported in RV(restart_needed): bearerbox must be restarted to apply it (a graceful
+    change is reported in RV(restart_needed); bearerbox must be restarted to apply it (a graceful
     restart or SIGHUP would re-create the link with a second, overlapping bind).
 version_added: 0.2.0
 author:
@@ -29,22 +29,21 @@ author:
 options:
   files:
     description:
-      - Every link file the node must have, as C({name: FILE.conf, content: TEXT}). C(name) is a
+      - Every link file the node must have, each with its C(name) and C(content). C(name) is a
         plain file name ending in C(.conf). The content holds provider passwords and is never
         shown; the diff masks every C(*password*) and C(*secret*) value.
     type: list
     elements: dict
     required: true
-    options:
+    suboptions:
       name:
         description: File name, without a directory, ending in C(.conf).
         type: str
         required: true
       content:
-        description: The whole file.
+        description: The whole file (never logged).
         type: str
         required: true
-        no_log: true
   available_dir:
     description: Directory of every link's file (bearerbox does not read it).
     type: path
