@@ -44,7 +44,7 @@ FAILED, SURVIVOR = "node-a", "node-b"
 # takeover.yml's plays, by the start of their names, and the benchmark stage they belong to
 STAGES = [("Takeover | check", "checks"), ("Takeover | stage 1", "checks"),
           ("Takeover | stage 2", "fencing"), ("Takeover | stage 3", "activation")]
-CONFIRM_TASKS = ("Confirm over HTTP", "Print what moved", "Publish the result")
+CONFIRM_TASKS = ("Refuse to call it done", "Print what moved", "Publish the result")
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
            ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections"),
            CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"), ANSIBLE_NOCOLOR="1",

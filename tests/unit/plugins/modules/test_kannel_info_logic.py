@@ -6,11 +6,11 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelAdminDenied,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import parse_status
-from ansible_collections.smsgw.cluster.plugins.modules.kannel_info import (
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     judge,
-    read_serving,
     normalize_sets,
-    run,
+    read_serving,
+    report,
 )
 from fakes import FakeBearerbox, fixture
 
@@ -72,7 +72,7 @@ def test_suspended_gateway_degraded_and_going_down_is_down():
 def test_unreachable_is_a_down_result():
     gw = FakeBearerbox(password="pw")
     gw.down = True
-    res = run(KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw), SETS, ["node-a"])
+    res = report(KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw), SETS, ["node-a"])
     assert res["health"] == "down" and res["reachable"] is False
     assert "unreachable" in res["reasons"][0] and "pw" not in res["reasons"][0].replace("password", "")
     assert res["sets"]["node-a"]["state"] == "unknown"
@@ -80,7 +80,7 @@ def test_unreachable_is_a_down_result():
 
 def test_reachable_result_has_queues():
     gw = FakeBearerbox({"a": "online"}, password="pw", queued={"a": 4})
-    res = run(KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw),
+    res = report(KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw),
               {"s": {"links": ["a"], "smsbox": None}}, ["s"])
     assert res["health"] == "healthy"
     assert res["queues"]["links_queued"] == 4
@@ -98,14 +98,14 @@ def test_normalize_sets_rejects_bad_shapes():
 def test_command_password_checked_with_a_command_that_names_no_link():
     gw = FakeBearerbox({"a1": "online"}, password="stat-pw")
     status_reader = KannelAdmin("http://127.0.0.1:13000", "stat-pw", 5, fetch=gw)
-    res = run(status_reader, {}, None, KannelAdmin("http://127.0.0.1:13000", "stat-pw", 5, fetch=gw))
+    res = report(status_reader, {}, None, KannelAdmin("http://127.0.0.1:13000", "stat-pw", 5, fetch=gw))
     assert res["commands_allowed"] is True
     assert gw.commands() == [("stop-smsc", None)] and gw.links == {"a1": "online"}
     wrong = KannelAdmin("http://127.0.0.1:13000", "not-the-admin-pw", 5, fetch=gw)
     with pytest.raises(KannelAdminDenied) as e:
-        run(status_reader, {}, None, wrong)
+        report(status_reader, {}, None, wrong)
     assert "not-the-admin-pw" not in str(e.value) and "127.0.0.1:13000" in str(e.value)
-    assert run(status_reader, {}, None)["commands_allowed"] is None
+    assert report(status_reader, {}, None)["commands_allowed"] is None
 
 
 def test_stand_ins_are_reported_as_held_and_not_as_loaded_links():

@@ -8,7 +8,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelAdmin,
     KannelAdminDenied,
 )
-from ansible_collections.smsgw.cluster.plugins.modules.kannel_link import LinkError, LinkManager
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
 from fakes import FakeBearerbox, FakeClock
 
 PW = "adm-pw"

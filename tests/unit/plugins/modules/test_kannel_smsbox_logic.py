@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelAdmin
-from ansible_collections.smsgw.cluster.plugins.modules.kannel_smsbox import (
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import (
     SmsboxError,
     SmsboxManager,
 )
