@@ -5,7 +5,8 @@ project/ (the checked-out repository), inventory/hosts (a script printing the in
 from the project's inventory source), env/extravars (the template's extra vars, the survey answers
 and AWX's own awx_* variables), env/settings and env/envvars (AWX points ANSIBLE_COLLECTIONS_PATH at
 the collections it installed from collections/requirements.yml, so the project's own collection must
-be found next to the playbooks). The job templates come from awx/vars.yml, the file awx/configure.yml
+be found next to the playbooks), env/cmdline and env/passwords (the vault credential: AWX adds
+--ask-vault-pass and answers the prompt). The job templates come from awx/vars.yml, the file awx/configure.yml
 creates them from, and the survey answers are checked against the survey that configure.yml's filter
 generates from the same inventory. The job's artifacts are what set_stats published: AWX stores the
 `artifact_data` of the playbook_on_stats event, which ansible-runner also writes to
@@ -37,6 +38,10 @@ from ansible_collections.smsgw.cluster.plugins.filter.awx_survey import node_sur
 with open(os.path.join(REPO, "awx", "vars.yml"), encoding="utf-8") as _fh:
     TEMPLATES = {t["playbook"]: t for t in yaml.safe_load(_fh)["smsgw_awx_job_templates"]}
 JOB_IDS = itertools.count(1)
+# The vault credential of the templates (example secret): it decrypts the inventory's !vault value,
+# the admin password (inventory/group_vars/awx_cluster/vault.yml), which no job may print.
+VAULT_PASSWORD = "awx-example-vault"
+ADMIN_PASSWORD = "awx-example-admin"
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +96,9 @@ def run_job(awx, playbook, answers=None):
     (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
     (pdd / "env" / "settings").write_text(yaml.safe_dump(
         {"job_timeout": 600, "idle_timeout": 0, "pexpect_timeout": 5, "suppress_ansible_output": True}))
+    # A vault credential without a vault id: AWX adds --ask-vault-pass and answers the prompt.
+    (pdd / "env" / "cmdline").write_text("--ask-vault-pass")
+    (pdd / "env" / "passwords").write_text(yaml.safe_dump({r"^Vault password:\s*?$": VAULT_PASSWORD}))
     (pdd / "env" / "envvars").write_text(yaml.safe_dump({
         "ANSIBLE_COLLECTIONS_PATH": str(pdd / "requirements_collections"),
         "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
@@ -98,6 +106,7 @@ def run_job(awx, playbook, answers=None):
     run = ansible_runner.run(private_data_dir=str(pdd), playbook=template["playbook"],
                              ident="job-%d" % job_id)
     run.out = run.stdout.read()
+    assert ADMIN_PASSWORD not in run.out
     stats = [e for e in run.events if e["event"] == "playbook_on_stats"]
     run.artifacts = stats[0]["event_data"]["artifact_data"] if stats else None
     run.artifact_dir = pdd / "artifacts" / ("job-%d" % job_id)
