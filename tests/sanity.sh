@@ -1,6 +1,6 @@
 #!/bin/sh
 # ansible-test sanity for the Kannel modules (kannel_info, kannel_link, kannel_smsbox, their
-# module_utils and doc fragment), without docker.
+# module_utils and doc fragment) and the filter awx_node_survey, without docker.
 #
 #   tests/sanity.sh            # the Kannel module files
 #   tests/sanity.sh --all      # every file of the collection
@@ -63,7 +63,8 @@ if [ "${1:-}" = "--all" ]; then
 else
     TARGETS="plugins/module_utils/kannel_status.py plugins/module_utils/kannel_admin.py
              plugins/doc_fragments/kannel_admin.py plugins/modules/kannel_info.py
-             plugins/modules/kannel_link.py plugins/modules/kannel_smsbox.py"
+             plugins/modules/kannel_link.py plugins/modules/kannel_smsbox.py
+             plugins/filter/awx_survey.py"
 fi
 # shellcheck disable=SC2086
 exec "$SANITY_VENV/bin/ansible-test" sanity --python 3.11 --requirements --color no "$@" $TARGETS

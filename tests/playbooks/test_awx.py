@@ -87,3 +87,16 @@ def test_execution_environment_build_context(tmp_path):
     for path in ("galaxy.yml", "plugins/modules/kannel_link.py", "plugins/filter/awx_survey.py",
                  "roles/kannel_node/tasks/main.yml", "playbooks/takeover.yml"):
         assert (build / "smsgw.cluster" / path).is_file(), path
+
+
+def test_project_inventory_imports_as_an_inventory_source():
+    """What an AWX sync of the project's inventory/lab runs: ansible-inventory --list --export in the
+    project, with no vault secret; every node is imported with its cluster."""
+    run = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", "inventory/lab", "--list",
+                          "--export"], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="1"))
+    assert run.returncode == 0, run.stderr
+    exported = json.loads(run.stdout)
+    assert "lab_cluster" in exported["kannel_nodes"]["children"]
+    assert sorted(exported["lab_cluster"]["hosts"]) == ["node-a", "node-b"]
+    assert exported["lab_cluster"]["vars"]["kannel_cluster"] == "lab_cluster"
