@@ -69,10 +69,9 @@ def awx(tmp_path_factory):
 
 def survey_of(awx, playbook):
     """The survey configure.yml gives the template, generated from the imported inventory."""
-    inventory = awx["inventory"]
-    hostvars = {}
-    for group, content in inventory.items():
-        for host in content.get("hosts", []) if isinstance(content, dict) else []:
+    hostvars = {}  # group vars onto their hosts: enough for kannel_cluster (a cluster group's var)
+    for content in awx["inventory"].values():
+        for host in content.get("hosts", []):
             hostvars.setdefault(host, {}).update(content.get("vars", {}))
     survey = TEMPLATES[playbook]["survey"]
     return node_survey(CLUSTER.nodes, hostvars, survey["variable"], survey["question"])
@@ -122,15 +121,11 @@ def run_ok(awx, playbook, answers=None):
     return run
 
 
-def answers(awx, playbook, node, confirm=True):
+def answers(awx, playbook, node):
     """The survey answers an operator gives: a node of the choices, and its name again."""
-    survey = survey_of(awx, playbook)["spec"]
-    node_question, confirm_question = survey
+    node_question, confirm_question = survey_of(awx, playbook)["spec"]
     assert node in node_question["choices"]
-    given = {node_question["variable"]: node}
-    if confirm:
-        given[confirm_question["variable"]] = node
-    return given
+    return {node_question["variable"]: node, confirm_question["variable"]: node}
 
 
 def serving_files():
@@ -180,6 +175,7 @@ def test_bad_survey_answer_changes_nothing(awx, playbook, given, expected):
     before = serving_files()
     run = run_job(awx, playbook, given)
     assert run.status == "failed" and run.rc != 0
+    assert not run.artifacts  # a refused job publishes no result
     message = " ".join(run.out.split())
     for text in ["Refused:", "Nothing was changed."] + expected:
         assert text in message, run.out
