@@ -63,6 +63,9 @@ class StateFile(object):
         self.path = os.path.join(self.state_dir, cluster + ".json")
         self.lock_path = os.path.join(self.state_dir, cluster + ".lock")
 
+    def exists(self):
+        return os.path.exists(self.path)
+
     def read(self):
         try:
             with open(self.path) as fh:

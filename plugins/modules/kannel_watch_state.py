@@ -99,6 +99,10 @@ msg:
   description: What was done, or why nothing was.
   returned: always
   type: str
+recorded:
+  description: Whether the state file exists (false - no watcher ever ran or was set for the cluster).
+  returned: always
+  type: bool
 refused:
   description: True when the action was refused (resume of a disarmed cluster).
   returned: always
@@ -158,6 +162,7 @@ def main():
     before, after = result.pop("before"), result.pop("after")
     result["changed"] = after != before
     result["state"] = before if module.check_mode else after
+    result["recorded"] = store.exists()
     if not result["msg"]:
         result["msg"] = "%s: %s (%s)" % (p["cluster"], after["mode"], after.get("mode_reason"))
     if module._diff:

@@ -242,9 +242,9 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
            settings["interval"], settings["failure_seconds"], state.path))
     while True:
         started = time.monotonic()
+        now = time.time()  # a failure counts from the start of the poll that missed, not its timeout
         polls = dict(zip(pollers, await asyncio.gather(
             *(asyncio.to_thread(p.poll) for p in pollers.values()))))
-        now = time.time()
         try:
             decisions = watch.round(polls, now)
         except kannel_watch.WatchStateError as e:
