@@ -26,6 +26,7 @@ import time
 import pytest
 
 from story import BindWatch, Cluster
+from watcher import Watcher, wait_set_bound_on_survivor
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER = Cluster(SCENARIO)
@@ -42,66 +43,7 @@ SHORT_WINDOW = 15
 BLIP_SECONDS = 20
 
 
-class Watcher:
-    """The watcher process (the launcher in its own process group, output to a log file)."""
-
-    def __init__(self):
-        self.proc = None
-        self.log_path = None
-        self.runs = 0
-
-    def start(self, *args):
-        self.runs += 1
-        self.log_path = os.path.join(WATCH_DIR, "run-%d.log" % self.runs)
-        with open(self.log_path, "w") as out:
-            self.proc = subprocess.Popen([LAUNCHER, CLUSTER.name] + list(args), cwd=WATCH_DIR,
-                                         env=CLUSTER.env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        return self
-
-    def output(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-
-    def decisions(self, node=None, decision=None):
-        """The watcher's one-line decisions in this run, optionally of one node / kind."""
-        pattern = r"^\S+ %s %s: %s \|.*$" % (re.escape(CLUSTER.name), re.escape(node) if node else r"\S+",
-                                           decision or r"\S+")
-        return re.findall(pattern, self.output(), re.M)
-
-    def wait_for(self, what, check, timeout):
-        deadline = time.time() + timeout
-        while True:
-            found = check()
-            if found:
-                return found
-            if self.proc.poll() is not None:
-                pytest.fail("the watcher ended (rc %s) while waiting for %s:\n%s"
-                            % (self.proc.returncode, what, self.output()[-6000:]))
-            if time.time() > deadline:
-                pytest.fail("timed out after %s s waiting for %s; watcher output:\n%s"
-                            % (timeout, what, self.output()[-6000:]))
-            time.sleep(0.5)
-
-    def wait_decision(self, node, decision, timeout, text=""):
-        return self.wait_for("decision %s of %s %s" % (decision, node, text),
-                             lambda: [d for d in self.decisions(node, decision) if text in d], timeout)
-
-    def wait_output(self, text, timeout):
-        return self.wait_for(repr(text), lambda: text in self.output(), timeout)
-
-    def stop(self, sig=signal.SIGTERM):
-        """Stop the whole process group (as systemd stops the service), takeover runs included."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-
-WATCHER = Watcher()
+WATCHER = Watcher(CLUSTER, LAUNCHER, WATCH_DIR)
 
 
 def state():
@@ -124,38 +66,10 @@ def start_watcher():
         WATCHER.wait_decision(node, "ok", 60)
 
 
-def bound_on(account, peer_address, since):
-    """When account was last bound from peer_address since `since` (simulator clock), or None."""
-    times = [e["t"] for e in CLUSTER.sim("/events") if e["event"] == "bind"
-             and e["account"] == account and e["peer"].startswith(peer_address + ":") and e["t"] >= since]
-    return max(times) if times else None
-
-
-def wait_set_bound_on_survivor(since, timeout=120):
-    """Every link of W1's set bound from W2 after `since`: returns when the last one bound."""
-    accounts = [link["username"] for link in CLUSTER.vars["kannel_links"] if link["home"] == W1]
-    found = {}
-
-    def all_bound():
-        found.update({a: bound_on(a, CLUSTER.address[W2], since) for a in accounts})
-        return all(found.values())
-    CLUSTER.wait_until("%s bound on %s" % (accounts, W2), all_bound, timeout)
-    return max(found.values())
-
-
 def node_rule(node, add, *selector):
     """Refuse the replies of the node's admin port (to everyone, or to `to ADDRESS` only)."""
     CLUSTER.exec_ok(node, "ip", "rule", "add" if add else "del", "pref", "10", *selector,
                     "ipproto", "6", "sport", str(ADMIN_PORT), "prohibit")
-
-
-def at_home():
-    try:
-        for node in CLUSTER.nodes:
-            CLUSTER.wait_serving(node, [node], timeout=2)
-        return True
-    except (pytest.fail.Exception, AssertionError):
-        return False
 
 
 def bring_back(node):
@@ -165,20 +79,6 @@ def bring_back(node):
         assert CLUSTER.podman("start", node).returncode == 0
     CLUSTER.wait_booted(node)
     CLUSTER.wait_bearerbox_up(node)
-
-
-def back_to_normal():
-    """Nodes up, sets at home (failback where needed), cluster armed."""
-    for node in CLUSTER.nodes:
-        bring_back(node)
-        CLUSTER.podman("exec", node, "ip", "rule", "del", "pref", "10")
-    for node in CLUSTER.nodes:
-        if CLUSTER.serving_file(node)["sets"] != [node]:
-            CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % node)
-    for node in CLUSTER.nodes:
-        CLUSTER.wait_serving(node, [node])
-    if state()["mode"] != "armed":
-        watch_cmd("arm")
 
 
 @pytest.fixture(name="case")
@@ -203,6 +103,10 @@ def fixture_watcher():
     configure()
     yield
     WATCHER.stop()
+    for node in CLUSTER.nodes:  # a case that failed halfway must not leave a node frozen or muted
+        if CLUSTER.container_state(node) == "paused":
+            CLUSTER.podman("unpause", node)
+        CLUSTER.podman("exec", node, "ip", "rule", "del", "pref", "10")
 
 
 def no_takeover_since(attempts_before):
@@ -231,11 +135,13 @@ def test_watcher_starts_armed_and_status_shows_it(case):
 def test_blip_admin_port_silent_20s_is_no_takeover(case):
     attempts = state()["attempts"]
     node_rule(W1, True)
+    blocked = time.time()
     try:
         WATCHER.wait_decision(W1, "wait", 15)
-        time.sleep(BLIP_SECONDS)
+        time.sleep(max(0, blocked + BLIP_SECONDS - time.time()))
     finally:
         node_rule(W1, False)
+    case["blip_seconds"] = round(time.time() - blocked, 1)
     WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure")
     no_takeover_since(attempts)
     CLUSTER.wait_serving(W1, [W1], timeout=5)
@@ -244,14 +150,33 @@ def test_blip_admin_port_silent_20s_is_no_takeover(case):
 def test_blip_node_frozen_20s_is_no_takeover(case):
     attempts = state()["attempts"]
     assert CLUSTER.podman("pause", W1).returncode == 0
+    paused = time.time()
     try:
         WATCHER.wait_decision(W1, "wait", 15, "no answer")
-        time.sleep(BLIP_SECONDS - 5)
+        time.sleep(max(0, paused + BLIP_SECONDS - time.time()))
     finally:
         assert CLUSTER.podman("unpause", W1).returncode == 0
+    case["blip_seconds"] = round(time.time() - paused, 1)
     WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure")
     no_takeover_since(attempts)
     CLUSTER.wait_serving(W1, [W1], timeout=10)
+
+
+def test_only_the_watchers_path_broken_is_no_takeover(case):
+    node_rule(W1, True, "to", WITNESS)
+    try:
+        WATCHER.wait_decision(W1, "takeover", 60)
+        WATCHER.wait_output("re-armed", 180)
+    finally:
+        node_rule(W1, False, "to", WITNESS)
+    out = " ".join(WATCHER.output().split())
+    assert "Refused: %s still reaches %s" % (W2, W1) in out
+    assert "only the watcher's path to it is broken. Nothing was changed." in out
+    WATCHER.wait_decision(W1, "ok", 20)
+    CLUSTER.wait_serving(W1, [W1], timeout=5)
+    CLUSTER.wait_serving(W2, [W2], timeout=5)
+    st = state()
+    assert st["mode"] == "armed" and st["takeover"]["result"] == "not served", st
 
 
 def test_killed_node_is_taken_over_automatically(case):
@@ -259,9 +184,9 @@ def test_killed_node_is_taken_over_automatically(case):
     CLUSTER.kill(W1)
     decided = WATCHER.wait_decision(W1, "takeover", 90)
     case["kill_to_takeover_decision_seconds"] = round(time.time() - killed, 1)
-    last_bind = wait_set_bound_on_survivor(killed)
+    last_bind = wait_set_bound_on_survivor(CLUSTER, W1, W2, killed)
     case["kill_to_failed_set_bound_on_survivor_seconds"] = round(last_bind - killed, 1)
-    WATCHER.wait_output("recorded takeover attempt", 90)
+    WATCHER.wait_output("recorded takeover attempt", 120)
     CLUSTER.wait_serving(W2, [W1, W2])
     st = state()
     assert st["mode"] == "disarmed" and st["takeover"]["result"] == "served", st
@@ -276,20 +201,18 @@ def test_returning_node_is_not_failed_back_nor_taken_over_again(case):
     CLUSTER.assert_fenced(W1)  # its start-up guard: the survivor serves its set
     WATCHER.wait_decision(W1, "ok", 20)
     time.sleep(10)  # two more polls
-    no_takeover_since(attempts - 1)  # the one of the previous case, no other
+    assert state()["attempts"] == attempts and state()["mode"] == "disarmed"
     CLUSTER.wait_serving(W2, [W1, W2], timeout=5)
+    CLUSTER.assert_fenced(W1)
     run = CLUSTER.playbook_ok("status.yml")
     assert "automatic switching disarmed after takeover" in run.out, run.out
     run = CLUSTER.playbook("watch.yml", "-e", "cluster=%s" % CLUSTER.name, "-e", "action=resume")
     assert run.rc != 0 and "Refused: %s is disarmed" % CLUSTER.name in run.out, run.out
-    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % W1)
-    watch_cmd("arm")
-    assert state()["mode"] == "armed"
-    for node in CLUSTER.nodes:
-        CLUSTER.wait_serving(node, [node])
 
 
-# --- the watcher's logic, with a 15 s window -----------------------------------------------------
+# --- the watcher's logic, with a 15 s window ------------------------------------------------------
+# From here on, to spare failbacks, the takeovers alternate: W1 is fenced and W2 serves both sets;
+# W2 fails next and W1 takes everything over, and so on. One failback at the end.
 
 def test_shorter_window_from_the_inventory(case):
     WATCHER.stop()
@@ -298,56 +221,42 @@ def test_shorter_window_from_the_inventory(case):
     assert "takeover after %s.0 s of failed polls" % SHORT_WINDOW in WATCHER.output()
 
 
-def test_only_the_watchers_path_broken_is_no_takeover(case):
-    node_rule(W1, True, "to", WITNESS)
-    try:
-        WATCHER.wait_decision(W1, "takeover", 60)
-        WATCHER.wait_output("re-armed", 120)
-    finally:
-        node_rule(W1, False, "to", WITNESS)
-    out = WATCHER.output()
-    assert "Refused: %s still reaches %s" % (W2, W1) in out
-    assert "only the watcher's path to it is broken. Nothing was changed." in " ".join(out.split())
-    WATCHER.wait_decision(W1, "ok", 20)
-    CLUSTER.wait_serving(W1, [W1], timeout=5)
-    CLUSTER.wait_serving(W2, [W2], timeout=5)
-    st = state()
-    assert st["mode"] == "armed" and st["takeover"]["result"] == "not served", st
-
-
 def test_paused_holds_then_resume_takes_over(case):
+    watch_cmd("arm")
     attempts = state()["attempts"]
     watch_cmd("pause", "-e", "reason=maintenance window")
     killed = time.time()
-    CLUSTER.kill(W1)
-    WATCHER.wait_decision(W1, "hold", SHORT_WINDOW + 30, "paused (maintenance window)")
+    CLUSTER.kill(W2)
+    WATCHER.wait_decision(W2, "hold", SHORT_WINDOW + 30, "paused (maintenance window)")
     time.sleep(6)
     no_takeover_since(attempts)
     resumed = time.time()
     watch_cmd("resume")
     case["pause_held_seconds"] = round(resumed - killed, 1)
-    WATCHER.wait_decision(W1, "takeover", 30)
+    WATCHER.wait_decision(W2, "takeover", 30)
     case["resume_to_takeover_decision_seconds"] = round(time.time() - resumed, 1)
-    wait_set_bound_on_survivor(resumed)
-    WATCHER.wait_output("recorded takeover attempt", 90)
-    assert state()["takeover"]["result"] == "served"
+    wait_set_bound_on_survivor(CLUSTER, W2, W1, resumed)
+    WATCHER.wait_output("recorded takeover attempt %d as served" % (attempts + 1), 120)
+    CLUSTER.wait_serving(W1, [W1, W2])
 
 
 def test_watcher_restarted_during_a_takeover_starts_no_second_one(case):
-    back_to_normal()
+    bring_back(W2)
+    time.sleep(3)
+    CLUSTER.assert_fenced(W2)
+    watch_cmd("arm")
     attempts = state()["attempts"]
     CLUSTER.kill(W1)
     WATCHER.wait_decision(W1, "takeover", SHORT_WINDOW + 30)
     WATCHER.wait_output("Takeover | check the inventory", 30)
-    WATCHER.stop(signal.SIGKILL)  # the watcher dies while its takeover runs
-    first_log = WATCHER.log_path
+    case["first_run_output"] = WATCHER.log_path
+    WATCHER.stop(signal.SIGKILL)  # the watcher dies with its takeover run, as a service restart does
     WATCHER.start()
     WATCHER.wait_decision(W1, "hold", SHORT_WINDOW + 30, "has not ended")
     time.sleep(6)
     st = state()
     assert st["attempts"] == attempts + 1 and WATCHER.decisions(decision="takeover") == [], st
-    case["first_run_log"] = first_log
-    # the operator finishes it by hand (takeover.yml converges) and arms again after failback
+    # the operator finishes it by hand (takeover.yml converges); the watcher records it as served
     CLUSTER.playbook_ok("takeover.yml", "-e", "failed=%s" % W1)
     CLUSTER.wait_serving(W2, [W1, W2])
     WATCHER.wait_output("recorded takeover attempt %d as served" % (attempts + 1), 30)
@@ -362,10 +271,19 @@ def test_both_nodes_down_nothing_attempted(case):
                               if "both nodes down: nothing is attempted" in d], SHORT_WINDOW + 30)
     time.sleep(6)
     no_takeover_since(attempts)
-    # both come back: W2 serves what its serving.json says (both sets), W1 fences itself
+    # back to normal: W2 comes back serving what its serving.json says (both sets, its peer is
+    # unreachable), W1 then fences itself at start, one failback
     bring_back(W2)
+    CLUSTER.wait_serving(W2, [W1, W2])
     bring_back(W1)
-    back_to_normal()
+    time.sleep(3)
+    CLUSTER.assert_fenced(W1)
+    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % W1)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+    watch_cmd("arm")
+    time.sleep(6)
+    assert WATCHER.decisions(decision="takeover") == []
 
 
 # --- bad settings -------------------------------------------------------------------------------
