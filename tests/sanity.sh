@@ -1,5 +1,6 @@
 #!/bin/sh
-# ansible-test sanity for the Kannel modules (kannel_info, kannel_link, kannel_smsbox, their
+# ansible-test sanity for the Kannel modules (kannel_info, kannel_link, kannel_smsbox,
+# kannel_watch_state, their
 # module_utils and doc fragment), without docker.
 #
 #   tests/sanity.sh            # the Kannel module files
@@ -63,7 +64,8 @@ if [ "${1:-}" = "--all" ]; then
 else
     TARGETS="plugins/module_utils/kannel_status.py plugins/module_utils/kannel_admin.py
              plugins/doc_fragments/kannel_admin.py plugins/modules/kannel_info.py
-             plugins/modules/kannel_link.py plugins/modules/kannel_smsbox.py"
+             plugins/modules/kannel_link.py plugins/modules/kannel_smsbox.py
+             plugins/module_utils/kannel_watch.py plugins/modules/kannel_watch_state.py"
 fi
 # shellcheck disable=SC2086
 exec "$SANITY_VENV/bin/ansible-test" sanity --python 3.11 --requirements --color no "$@" $TARGETS

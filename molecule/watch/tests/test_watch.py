@@ -129,7 +129,7 @@ def test_watcher_starts_armed_and_status_shows_it(case):
     assert CLUSTER.vars["kannel_status_password"] not in out
     run = CLUSTER.playbook_ok("status.yml")
     assert "%s: automatic switching armed" % CLUSTER.name in run.out, run.out
-    assert "watcher's last decision" in run.out
+    assert "last decision of the watcher, " in run.out
 
 
 def test_blip_admin_port_silent_20s_is_no_takeover(case):

@@ -224,8 +224,9 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
     settings = load_settings(args)
     state = kannel_watch.StateFile(settings["state_dir"], settings["cluster"])
     try:
-        with state.locked():
-            pass
+        if not state.exists():
+            state.update(lambda st: dict(st, mode_reason="armed by default at the watcher's first start",
+                                         mode_changed_at=kannel_watch.utc_iso(), mode_changed_by="watcher"))
         state.read()
     except kannel_watch.WatchStateError as e:
         raise SettingsError("smsgw.cluster.kannel_health cluster %s: state: %s"
