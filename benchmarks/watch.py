@@ -88,7 +88,8 @@ def main():
         "",
         "| | watcher (measured) | once-a-minute checker (modelled) |",
         "| --- | --- | --- |",
-        "| kill -> decision | %s | 0-60 (uniform), median 30 |" % stats([r["decision"] for r in rows], "%.1f"),
+        "| kill -> decision | %s | 0-60 (uniform), median 30 |"
+        % stats([r["decision"] for r in rows], "%.1f"),
         "| takeover playbook | %s | same playbook |" % stats(playbook, "%.1f"),
         "| kill -> set served | %s | median %.1f, worst %.1f |"
         % (stats(served, "%.1f"), CHECKER_PERIOD / 2 + statistics.median(playbook),

@@ -72,8 +72,9 @@ class Watcher:
 
 def bound_on(cluster, account, peer_address, since):
     """When account was last bound from peer_address since `since` (simulator clock), or None."""
-    times = [e["t"] for e in cluster.sim("/events") if e["event"] == "bind"
-             and e["account"] == account and e["peer"].startswith(peer_address + ":") and e["t"] >= since]
+    times = [e["t"] for e in cluster.sim("/events")
+             if e["event"] == "bind" and e["account"] == account and e["t"] >= since
+             and e["peer"].startswith(peer_address + ":")]
     return max(times) if times else None
 
 

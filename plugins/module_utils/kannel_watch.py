@@ -45,9 +45,9 @@ def utc_iso(when=None):
 
 
 def initial_state(cluster):
-    return {"cluster": cluster, "mode": "armed", "mode_reason": "no state recorded yet (armed by default)",
-            "mode_changed_at": None, "mode_changed_by": None, "attempts": 0, "takeover": None,
-            "last_decision": None}
+    return {"cluster": cluster, "mode": "armed",
+            "mode_reason": "no state recorded yet (armed by default)", "mode_changed_at": None,
+            "mode_changed_by": None, "attempts": 0, "takeover": None, "last_decision": None}
 
 
 class WatchStateError(Exception):
@@ -79,8 +79,8 @@ class StateFile(object):
         state = initial_state(self.cluster)
         state.update(data)
         if state["mode"] not in MODES:
-            raise WatchStateError("%s: mode %r is not one of %s" % (self.path, state["mode"],
-                                                                   ", ".join(MODES)))
+            raise WatchStateError("%s: mode %r is not one of %s"
+                                  % (self.path, state["mode"], ", ".join(MODES)))
         return state
 
     @contextlib.contextmanager

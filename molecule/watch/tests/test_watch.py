@@ -272,7 +272,9 @@ def test_both_nodes_down_nothing_attempted(case):
     time.sleep(6)
     no_takeover_since(attempts)
     # back to normal: W2 comes back serving what its serving.json says (both sets, its peer is
-    # unreachable), W1 then fences itself at start, one failback
+    # unreachable), W1 then fences itself at start, one failback. Paused meanwhile: while W2 is
+    # starting, W1 is still down and W2 healthy - a takeover of W1 would be the right decision.
+    watch_cmd("pause", "-e", "reason=restoring the nodes")
     bring_back(W2)
     CLUSTER.wait_serving(W2, [W1, W2])
     bring_back(W1)
@@ -295,8 +297,8 @@ def rulebook(config, cluster, seconds):
         json.dump({"kannel_watch_config": config, "kannel_watch_cluster": cluster}, fh)
     with open(os.path.join(WATCH_DIR, "smsgw-watch")) as fh:
         exports = [line for line in fh if line.startswith("export ")]
-    script = "".join(exports) + "exec ansible-rulebook -r smsgw.cluster.auto_takeover -i %s --vars %s" % (
-        CLUSTER.inventory, vars_file)
+    script = "".join(exports) + "exec ansible-rulebook -r smsgw.cluster.auto_takeover -i %s --vars %s" \
+        % (CLUSTER.inventory, vars_file)
     try:
         proc = subprocess.run(["sh", "-c", script], env=CLUSTER.env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=seconds, check=False)
@@ -325,7 +327,8 @@ def test_bad_settings_are_refused_before_anything(case):
     rc, out = rulebook(bad_config(), "no_such_cluster", 60)
     assert rc not in (0, None) and "unknown cluster 'no_such_cluster'" in out, out
     launcher = subprocess.run([LAUNCHER, "no_such_cluster"], capture_output=True, text=True, check=False)
-    assert launcher.returncode == 2 and "no watcher configured for cluster no_such_cluster" in launcher.stderr
+    assert launcher.returncode == 2
+    assert "no watcher configured for cluster no_such_cluster" in launcher.stderr
 
 
 def test_wrong_status_password_errors_every_poll_never_takes_over(case):

@@ -150,7 +150,8 @@ def load_settings(args):
         raise SettingsError("%s: nodes must name exactly two nodes with their admin_url, got %r"
                             % (where, sorted(nodes) if isinstance(nodes, dict) else nodes))
     for node, spec in nodes.items():
-        if not isinstance(spec, dict) or not str(spec.get("admin_url", "")).startswith(("http://", "https://")):
+        url = spec.get("admin_url", "") if isinstance(spec, dict) else ""
+        if not str(url).startswith(("http://", "https://")):
             raise SettingsError("%s: node %s needs admin_url http(s)://ADDRESS:PORT" % (where, node))
     password = cluster.get("status_password")
     if not password or not isinstance(password, str):
@@ -225,8 +226,9 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
     state = kannel_watch.StateFile(settings["state_dir"], settings["cluster"])
     try:
         if not state.exists():
-            state.update(lambda st: dict(st, mode_reason="armed by default at the watcher's first start",
-                                         mode_changed_at=kannel_watch.utc_iso(), mode_changed_by="watcher"))
+            state.update(lambda st: dict(
+                st, mode_reason="armed by default at the watcher's first start",
+                mode_changed_at=kannel_watch.utc_iso(), mode_changed_by="watcher"))
         state.read()
     except kannel_watch.WatchStateError as e:
         raise SettingsError("smsgw.cluster.kannel_health cluster %s: state: %s"

@@ -265,5 +265,6 @@ def test_over_real_http_on_loopback(config, tmp_path):
     n1 = [e for e in events if e["node"] == "n1"]
     n2 = [e for e in events if e["node"] == "n2"]
     assert n1[0]["reachable"] and n1[0]["active_sets"] == ["n1"]
-    assert not n2[0]["reachable"] and "cannot reach http://127.0.0.1:%d/status.xml" % closed_port in n2[0]["error"]
+    assert not n2[0]["reachable"]
+    assert "cannot reach http://127.0.0.1:%d/status.xml" % closed_port in n2[0]["error"]
     assert PW not in json.dumps(events)
