@@ -52,9 +52,15 @@ class Watcher:
                             % (timeout, what, self.output()[-6000:]))
             time.sleep(0.5)
 
-    def wait_decision(self, node, decision, timeout, text=""):
+    def wait_decision(self, node, decision, timeout, text="", after=0):
+        """Wait for a decision line of node (containing text); `after`: how many such lines there
+        were already (count them before the fault). Returns the new lines."""
         return self.wait_for("decision %s of %s %s" % (decision, node, text),
-                             lambda: [d for d in self.decisions(node, decision) if text in d], timeout)
+                             lambda: [d for d in self.decisions(node, decision) if text in d][after:],
+                             timeout)
+
+    def count(self, node, decision, text=""):
+        return len([d for d in self.decisions(node, decision) if text in d])
 
     def wait_output(self, text, timeout):
         return self.wait_for(repr(text), lambda: text in self.output(), timeout)

@@ -134,35 +134,38 @@ def test_watcher_starts_armed_and_status_shows_it(case):
 
 def test_blip_admin_port_silent_20s_is_no_takeover(case):
     attempts = state()["attempts"]
+    waits, blips = WATCHER.count(W1, "wait"), WATCHER.count(W1, "ok", "a blip")
     node_rule(W1, True)
     blocked = time.time()
     try:
-        WATCHER.wait_decision(W1, "wait", 15)
+        WATCHER.wait_decision(W1, "wait", 15, after=waits)
         time.sleep(max(0, blocked + BLIP_SECONDS - time.time()))
     finally:
         node_rule(W1, False)
     case["blip_seconds"] = round(time.time() - blocked, 1)
-    WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure")
+    WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure", after=blips)
     no_takeover_since(attempts)
     CLUSTER.wait_serving(W1, [W1], timeout=5)
 
 
 def test_blip_node_frozen_20s_is_no_takeover(case):
     attempts = state()["attempts"]
+    waits, blips = WATCHER.count(W1, "wait"), WATCHER.count(W1, "ok", "a blip")
     assert CLUSTER.podman("pause", W1).returncode == 0
     paused = time.time()
     try:
-        WATCHER.wait_decision(W1, "wait", 15, "no answer")
+        WATCHER.wait_decision(W1, "wait", 15, "no answer", after=waits)
         time.sleep(max(0, paused + BLIP_SECONDS - time.time()))
     finally:
         assert CLUSTER.podman("unpause", W1).returncode == 0
     case["blip_seconds"] = round(time.time() - paused, 1)
-    WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure")
+    WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure", after=blips)
     no_takeover_since(attempts)
     CLUSTER.wait_serving(W1, [W1], timeout=10)
 
 
 def test_only_the_watchers_path_broken_is_no_takeover(case):
+    oks = WATCHER.count(W1, "ok")
     node_rule(W1, True, "to", WITNESS)
     try:
         WATCHER.wait_decision(W1, "takeover", 60)
@@ -172,7 +175,7 @@ def test_only_the_watchers_path_broken_is_no_takeover(case):
     out = " ".join(WATCHER.output().split())
     assert "Refused: %s still reaches %s" % (W2, W1) in out
     assert "only the watcher's path to it is broken. Nothing was changed." in out
-    WATCHER.wait_decision(W1, "ok", 20)
+    WATCHER.wait_decision(W1, "ok", 20, after=oks)
     CLUSTER.wait_serving(W1, [W1], timeout=5)
     CLUSTER.wait_serving(W2, [W2], timeout=5)
     st = state()
@@ -180,9 +183,10 @@ def test_only_the_watchers_path_broken_is_no_takeover(case):
 
 
 def test_killed_node_is_taken_over_automatically(case):
+    before = WATCHER.count(W1, "takeover")
     killed = time.time()
     CLUSTER.kill(W1)
-    decided = WATCHER.wait_decision(W1, "takeover", 90)
+    decided = WATCHER.wait_decision(W1, "takeover", 90, after=before)
     case["kill_to_takeover_decision_seconds"] = round(time.time() - killed, 1)
     last_bind = wait_set_bound_on_survivor(CLUSTER, W1, W2, killed)
     case["kill_to_failed_set_bound_on_survivor_seconds"] = round(last_bind - killed, 1)
@@ -196,10 +200,11 @@ def test_killed_node_is_taken_over_automatically(case):
 
 def test_returning_node_is_not_failed_back_nor_taken_over_again(case):
     attempts = state()["attempts"]
+    oks = WATCHER.count(W1, "ok")
     bring_back(W1)
     time.sleep(3)
     CLUSTER.assert_fenced(W1)  # its start-up guard: the survivor serves its set
-    WATCHER.wait_decision(W1, "ok", 20)
+    WATCHER.wait_decision(W1, "ok", 20, after=oks)
     time.sleep(10)  # two more polls
     assert state()["attempts"] == attempts and state()["mode"] == "disarmed"
     CLUSTER.wait_serving(W2, [W1, W2], timeout=5)
@@ -233,7 +238,7 @@ def test_paused_holds_then_resume_takes_over(case):
     resumed = time.time()
     watch_cmd("resume")
     case["pause_held_seconds"] = round(resumed - killed, 1)
-    WATCHER.wait_decision(W2, "takeover", 30)
+    WATCHER.wait_decision(W2, "takeover", 30)  # W2's first in this watcher run
     case["resume_to_takeover_decision_seconds"] = round(time.time() - resumed, 1)
     wait_set_bound_on_survivor(CLUSTER, W2, W1, resumed)
     WATCHER.wait_output("recorded takeover attempt %d as served" % (attempts + 1), 120)
@@ -246,9 +251,12 @@ def test_watcher_restarted_during_a_takeover_starts_no_second_one(case):
     CLUSTER.assert_fenced(W2)
     watch_cmd("arm")
     attempts = state()["attempts"]
+    banner = "PLAY [Takeover | check the inventory"
+    runs = WATCHER.output().count(banner)
     CLUSTER.kill(W1)
-    WATCHER.wait_decision(W1, "takeover", SHORT_WINDOW + 30)
-    WATCHER.wait_output("Takeover | check the inventory", 30)
+    WATCHER.wait_decision(W1, "takeover", SHORT_WINDOW + 30)  # W1's first in this watcher run
+    WATCHER.wait_for("the takeover playbook to start",
+                     lambda: WATCHER.output().count(banner) > runs, 60)
     case["first_run_output"] = WATCHER.log_path
     WATCHER.stop(signal.SIGKILL)  # the watcher dies with its takeover run, as a service restart does
     WATCHER.start()
