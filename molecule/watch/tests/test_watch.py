@@ -229,7 +229,7 @@ def test_shorter_window_from_the_inventory(case):
 def test_paused_holds_then_resume_takes_over(case):
     watch_cmd("arm")
     attempts = state()["attempts"]
-    watch_cmd("pause", "-e", "reason=maintenance window")
+    watch_cmd("pause", "-e", "{\"reason\": \"maintenance window\"}")
     killed = time.time()
     CLUSTER.kill(W2)
     WATCHER.wait_decision(W2, "hold", SHORT_WINDOW + 30, "paused (maintenance window)")
@@ -282,7 +282,7 @@ def test_both_nodes_down_nothing_attempted(case):
     # back to normal: W2 comes back serving what its serving.json says (both sets, its peer is
     # unreachable), W1 then fences itself at start, one failback. Paused meanwhile: while W2 is
     # starting, W1 is still down and W2 healthy - a takeover of W1 would be the right decision.
-    watch_cmd("pause", "-e", "reason=restoring the nodes")
+    watch_cmd("pause", "-e", "{\"reason\": \"restoring the nodes\"}")
     bring_back(W2)
     CLUSTER.wait_serving(W2, [W1, W2])
     bring_back(W1)
