@@ -121,6 +121,7 @@ def test_watcher_starts_armed_and_status_shows_it(case):
         config = json.load(fh)["clusters"][CLUSTER.name]
     assert (config["interval"], config["failure_seconds"]) == (5, 30)
     assert oct(os.stat(os.path.join(WATCH_DIR, "clusters.json")).st_mode & 0o777) == "0o600"
+    assert configure().changed["localhost"] == 0  # idempotent
     t0 = time.time()
     start_watcher()
     case["start_to_first_decisions_seconds"] = round(time.time() - t0, 1)
