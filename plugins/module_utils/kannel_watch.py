@@ -212,6 +212,7 @@ class Watch(object):
         self.state_file = state_file
         self.log = log
         self.failing_since = dict.fromkeys(self.nodes)
+        self.failed_for = dict.fromkeys(self.nodes, 0.0)  # how long the last failure lasted
         self.last_said = dict.fromkeys(self.nodes)
 
     def peer(self, node):
@@ -229,6 +230,8 @@ class Watch(object):
                 if self.failing_since[node] is None:
                     self.failing_since[node] = now
             else:
+                if self.failing_since[node] is not None:
+                    self.failed_for[node] = now - self.failing_since[node]
                 self.failing_since[node] = None
         for node in self.nodes:
             out[node] = self._decide(node, polls, state, now)
@@ -251,7 +254,10 @@ class Watch(object):
             was = self.last_said[node]
             why = "answers"
             if was and was[0] in ("wait", "hold"):
-                why = "answers again after failed polls: a blip is not a failure"
+                why = "answers again after %.0f s of failed polls" % self.failed_for[node]
+                if self.failed_for[node] < self.failure_seconds:
+                    why += (", shorter than the failure window (%s s): a blip is not a failure"
+                            % self.failure_seconds)
             return self._say(node, now, "ok", seen, "nothing", why)
         failing = self.failing_for(node, now)
         seen = "%s for %.0f s" % (seen, failing)

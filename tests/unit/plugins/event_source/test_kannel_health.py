@@ -155,7 +155,7 @@ def test_blip_shorter_than_the_window_is_no_takeover(config, tmp_path):
     events = run({"config": config(), "cluster": "c1"}, nodes, 0.8, during)
     assert "takeover" not in [e["decision"] for e in events]
     assert state_of(None, tmp_path)["mode"] == "armed"
-    assert "answers again after failed polls: a blip is not a failure" in \
+    assert "shorter than the failure window (0.3 s): a blip is not a failure" in \
         (tmp_path / "state" / "c1.log").read_text()
 
 
@@ -268,3 +268,17 @@ def test_over_real_http_on_loopback(config, tmp_path):
     assert not n2[0]["reachable"]
     assert "cannot reach http://127.0.0.1:%d/status.xml" % closed_port in n2[0]["error"]
     assert PW not in json.dumps(events)
+
+
+def test_a_long_outage_that_ends_is_not_called_a_blip(config, tmp_path):
+    nodes = Nodes()
+    nodes.down.update(["n1", "n2"])  # both down: held, nothing taken over, then both return
+
+    def during(events):
+        if len(events) == 20:
+            nodes.down.clear()
+
+    run({"config": config(), "cluster": "c1"}, nodes, 1.0, during)
+    log = (tmp_path / "state" / "c1.log").read_text()
+    assert "c1 n1: ok | seen: healthy, serves n1 | did: nothing | why: answers again after" in log
+    assert "blip" not in log
