@@ -36,6 +36,7 @@ def main():
     cluster.playbook_ok("watcher.yml")  # the package's defaults
     watcher = Watcher(cluster, os.path.join(WATCH_DIR, "smsgw-watch"), WATCH_DIR).start()
     binds = BindWatch(cluster)
+    load_start = os.getloadavg()[0]
     rows = []
     try:
         for node in cluster.nodes:
@@ -81,7 +82,7 @@ def main():
         "",
         "`benchmarks/watch.py --runs %d`, watch scenario nodes (podman connection), machine: %s."
         % (runs, machine()),
-        "Watcher defaults: poll every 5 s (3 s timeout), take over after 30 s of failed polls. "
+        "Watcher defaults: poll every 5 s (2 s timeout), take over after 30 s of failed polls. "
         "Measured from `podman kill` to the takeover decision and to the last link of the killed "
         "node's set bound from the survivor at the provider simulator; runs alternate the killed "
         "node. Seconds, median / min / max.",
@@ -97,8 +98,10 @@ def main():
         "| a blip longer than the gap between two polls | never a takeover (< 30 s) | a takeover |",
         "",
         "Worst case of the watcher: one interval (the kill just after a poll) + the window + the "
-        "takeover = 5 + 30 + the playbook. Accounts bound twice at a time during the runs: %s."
-        % (twice or "none"),
+        "poll timeout + the takeover = 5 + 30 + 2 + the playbook. The machine is shared: load "
+        "average (1 min) %.1f at the start, %.1f at the end (the takeover playbook alone took "
+        "7.9 s on the idle lab, see above). Accounts bound twice at a time during the runs: %s."
+        % (load_start, os.getloadavg()[0], twice or "none"),
         "",
     ]
     section = "\n".join(lines)

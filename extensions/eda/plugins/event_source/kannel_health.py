@@ -60,7 +60,7 @@ options:
         default 30). At least twice O(interval), so a single missed poll never counts.
     type: float
   timeout:
-    description: Seconds one status request may take (default the smaller of 3 and O(interval)).
+    description: Seconds one status request may take (default the smaller of 2 and O(interval)).
     type: float
   state_dir:
     description: Directory of the cluster's state file (overrides the configuration).
@@ -175,7 +175,7 @@ def load_settings(args):
         raise SettingsError("%s: failure_seconds (%s) must be at least twice interval (%s): a "
                             "single missed poll must never look like a failed node"
                             % (where, failure, interval))
-    timeout = _number("timeout", args.get("timeout") or min(3.0, interval), where)
+    timeout = _number("timeout", args.get("timeout") or min(2.0, interval), where)
     state_dir = pick("state_dir", kannel_watch.DEFAULT_STATE_DIR)
     return {"cluster": name, "nodes": {n: nodes[n]["admin_url"] for n in sorted(nodes)},
             "password": password, "sets": sets, "interval": interval, "failure_seconds": failure,
