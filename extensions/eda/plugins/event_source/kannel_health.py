@@ -20,29 +20,35 @@ DOCUMENTATION = r"""
 ---
 short_description: Poll the nodes of a smsgw.cluster Kannel cluster and decide about takeovers.
 description:
-  - Reads every node's bearerbox C(status.xml) with the status password every O(interval) seconds,
+  - >-
+    Reads every node's bearerbox C(status.xml) with the status password every O(interval) seconds,
     with the collection's Kannel client and status parser, and puts one event per node per poll on
     the queue, C({"kannel_health": {cluster, node, peer, reachable, health, active_sets, error,
     failing_for, decision, reason, attempt, polled_at}}).
-  - C(decision) is C(ok), C(wait) (failing, shorter than O(failure_seconds)), C(hold) (failing long
+  - >-
+    C(decision) is C(ok), C(wait) (failing, shorter than O(failure_seconds)), C(hold) (failing long
     enough, but something forbids a takeover; C(reason) says what), C(error) (the watcher's own
     configuration is wrong, e.g. the status page answered C(Denied)) or C(takeover). A C(takeover)
     decision is recorded in the cluster's state file, and the cluster disarmed, before the event is
     put on the queue; the rulebook smsgw.cluster.auto_takeover runs the takeover on it.
-  - A takeover is decided only when the node failed every poll for O(failure_seconds) (one answer
+  - >-
+    A takeover is decided only when the node failed every poll for O(failure_seconds) (one answer
     resets it), its peer answered healthy in the same poll and does not serve the node's set yet,
     and the cluster is armed (state file, see the module smsgw.cluster.kannel_watch_state) with no
     automatic takeover recorded as running.
-  - After C(Denied) (wrong status password, or the watcher's address is not in the node's
+  - >-
+    After C(Denied) (wrong status password, or the watcher's address is not in the node's
     admin-allow-ip) that node is not asked again, because bearerbox answers every further wrong
     password one second later than the last and blocks its admin interface meanwhile; an error
     event and log line follow at every poll until the watcher is restarted with a fixed setting.
-  - Every decision is logged as one line (node, what was seen, what was done, why) on standard
+  - >-
+    Every decision is logged as one line (node, what was seen, what was done, why) on standard
     output and in C(<state_dir>/<cluster>.log).
 options:
   config:
     description:
-      - Path of the watcher configuration (JSON or YAML) written by the role smsgw.cluster.kannel_watcher
+      - >-
+        Path of the watcher configuration (JSON or YAML) written by the role smsgw.cluster.kannel_watcher
         from the inventory, C({clusters: {NAME: {nodes: {NODE: {admin_url}}, status_password, sets,
         interval, failure_seconds, state_dir}}}). The watcher reads no Ansible inventory itself.
     type: str
@@ -56,7 +62,8 @@ options:
     type: float
   failure_seconds:
     description:
-      - Seconds a node must fail every poll before it is taken over (overrides the configuration;
+      - >-
+        Seconds a node must fail every poll before it is taken over (overrides the configuration;
         default 30). At least twice O(interval), so a single missed poll never counts.
     type: float
   timeout:
