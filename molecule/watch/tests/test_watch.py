@@ -1,0 +1,353 @@
+"""Automatic switching on the watch scenario's two nodes (watch1, watch2), with the real watcher:
+ansible-rulebook running the rulebook smsgw.cluster.auto_takeover with the event source
+smsgw.cluster.kannel_health on the controller (the lab's witness host), started with the launcher
+that `watcher.yml` writes, exactly as the README tells an operator.
+
+Tests run in file order and share the watcher and the nodes. Every case asserts that no provider
+account was ever bound from both nodes at once (the simulator's event log), and the timings go to
+artifacts/watch-report.json. The first cases run with the package's defaults (poll every 5 s, take
+over after 30 s): the blips (20 s) are shorter than that window, and the kill is measured with
+them. Cases about the watcher's logic then run with a 15 s window (watcher.yml -e
+kannel_watch_failure_seconds=15), to keep the scenario short.
+
+Faults are injected in the nodes: a node killed (podman kill), frozen (podman pause), its admin
+port silent (an `ip rule` that refuses the replies of port 13000: the image has iproute2, no
+iptables), or silent only towards the watcher (the same rule for replies to 10.213.74.1 only: the
+peer still reaches it, and the node's SMPP sessions to the provider on 10.213.74.1 are untouched).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from story import BindWatch, Cluster
+from watcher import Watcher, wait_set_bound_on_survivor
+
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLUSTER = Cluster(SCENARIO)
+W1, W2 = CLUSTER.nodes  # faults hit watch1; watch2 survives
+WATCH_DIR = os.path.join(CLUSTER.repo, ".lab", "watch-molecule")  # host_vars/localhost.yml
+STATE_DIR = os.path.join(WATCH_DIR, "state")
+LAUNCHER = os.path.join(WATCH_DIR, "smsgw-watch")
+STATE_FILE = os.path.join(STATE_DIR, CLUSTER.name + ".json")
+REPORT_FILE = os.path.join(CLUSTER.repo, "artifacts", "watch-report.json")
+REPORT = {}
+ADMIN_PORT = 13000
+WITNESS = "10.213.74.1"  # the controller on the lab network, where the watcher runs
+SHORT_WINDOW = 15
+BLIP_SECONDS = 20
+
+
+WATCHER = Watcher(CLUSTER, LAUNCHER, WATCH_DIR)
+
+
+def state():
+    with open(STATE_FILE, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def watch_cmd(action, *extra):
+    return CLUSTER.playbook_ok("watch.yml", "-e", "cluster=%s" % CLUSTER.name, "-e",
+                               "action=%s" % action, *extra)
+
+
+def configure(*extra):
+    return CLUSTER.playbook_ok("watcher.yml", *extra)
+
+
+def start_watcher():
+    WATCHER.start()
+    for node in CLUSTER.nodes:
+        WATCHER.wait_decision(node, "ok", 60)
+
+
+def node_rule(node, add, *selector):
+    """Refuse the replies of the node's admin port (to everyone, or to `to ADDRESS` only)."""
+    CLUSTER.exec_ok(node, "ip", "rule", "add" if add else "del", "pref", "10", *selector,
+                    "ipproto", "6", "sport", str(ADMIN_PORT), "prohibit")
+
+
+def bring_back(node):
+    if CLUSTER.container_state(node) == "paused":
+        CLUSTER.podman("unpause", node)
+    elif CLUSTER.container_state(node) != "running":
+        assert CLUSTER.podman("start", node).returncode == 0
+    CLUSTER.wait_booted(node)
+    CLUSTER.wait_bearerbox_up(node)
+
+
+@pytest.fixture(name="case")
+def fixture_case(request):
+    notes = {}
+    watch = BindWatch(CLUSTER)
+    started = time.time()
+    attempts = state()["attempts"] if os.path.exists(STATE_FILE) else 0
+    yield notes
+    notes.update(max_concurrent_binds=watch.max_binds(), seconds=round(time.time() - started, 1),
+                 takeover_attempts=(state()["attempts"] if os.path.exists(STATE_FILE) else 0) - attempts)
+    REPORT[request.node.name] = notes
+    os.makedirs(os.path.dirname(REPORT_FILE), exist_ok=True)
+    with open(REPORT_FILE, "w", encoding="utf-8") as fh:
+        json.dump(REPORT, fh, indent=2, sort_keys=True)
+    watch.assert_never_bound_twice()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fixture_watcher():
+    shutil.rmtree(WATCH_DIR, ignore_errors=True)
+    configure()
+    yield
+    WATCHER.stop()
+    for node in CLUSTER.nodes:  # a case that failed halfway must not leave a node frozen or muted
+        if CLUSTER.container_state(node) == "paused":
+            CLUSTER.podman("unpause", node)
+        CLUSTER.podman("exec", node, "ip", "rule", "del", "pref", "10")
+
+
+def no_takeover_since(attempts_before):
+    assert state()["attempts"] == attempts_before, state()
+    assert WATCHER.decisions(decision="takeover") == []
+
+
+# --- with the defaults: poll every 5 s, take over after 30 s ------------------------------------
+
+def test_watcher_starts_armed_and_status_shows_it(case):
+    with open(os.path.join(WATCH_DIR, "clusters.json"), encoding="utf-8") as fh:
+        config = json.load(fh)["clusters"][CLUSTER.name]
+    assert (config["interval"], config["failure_seconds"]) == (5, 30)
+    assert oct(os.stat(os.path.join(WATCH_DIR, "clusters.json")).st_mode & 0o777) == "0o600"
+    assert configure().changed["localhost"] == 0  # idempotent
+    t0 = time.time()
+    start_watcher()
+    case["start_to_first_decisions_seconds"] = round(time.time() - t0, 1)
+    out = WATCHER.output()
+    assert "watching %s (http://%s:%d), %s" % (W1, CLUSTER.address[W1], ADMIN_PORT, W2) in out
+    assert CLUSTER.vars["kannel_status_password"] not in out
+    run = CLUSTER.playbook_ok("status.yml")
+    assert "%s: automatic switching armed" % CLUSTER.name in run.out, run.out
+    assert "last decision of the watcher, " in run.out
+
+
+def test_blip_admin_port_silent_20s_is_no_takeover(case):
+    attempts = state()["attempts"]
+    waits, blips = WATCHER.count(W1, "wait"), WATCHER.count(W1, "ok", "a blip")
+    node_rule(W1, True)
+    blocked = time.time()
+    try:
+        WATCHER.wait_decision(W1, "wait", 15, after=waits)
+        time.sleep(max(0, blocked + BLIP_SECONDS - time.time()))
+    finally:
+        node_rule(W1, False)
+    case["blip_seconds"] = round(time.time() - blocked, 1)
+    WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure", after=blips)
+    no_takeover_since(attempts)
+    CLUSTER.wait_serving(W1, [W1], timeout=5)
+
+
+def test_blip_node_frozen_20s_is_no_takeover(case):
+    attempts = state()["attempts"]
+    waits, blips = WATCHER.count(W1, "wait"), WATCHER.count(W1, "ok", "a blip")
+    assert CLUSTER.podman("pause", W1).returncode == 0
+    paused = time.time()
+    try:
+        WATCHER.wait_decision(W1, "wait", 15, "no answer", after=waits)
+        time.sleep(max(0, paused + BLIP_SECONDS - time.time()))
+    finally:
+        assert CLUSTER.podman("unpause", W1).returncode == 0
+    case["blip_seconds"] = round(time.time() - paused, 1)
+    WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure", after=blips)
+    no_takeover_since(attempts)
+    CLUSTER.wait_serving(W1, [W1], timeout=10)
+
+
+def test_only_the_watchers_path_broken_is_no_takeover(case):
+    oks = WATCHER.count(W1, "ok")
+    node_rule(W1, True, "to", WITNESS)
+    try:
+        WATCHER.wait_decision(W1, "takeover", 60)
+        WATCHER.wait_output("re-armed", 180)
+    finally:
+        node_rule(W1, False, "to", WITNESS)
+    out = " ".join(WATCHER.output().split())
+    assert "Refused: %s still reaches %s" % (W2, W1) in out
+    assert "only the watcher's path to it is broken. Nothing was changed." in out
+    WATCHER.wait_decision(W1, "ok", 20, after=oks)
+    CLUSTER.wait_serving(W1, [W1], timeout=5)
+    CLUSTER.wait_serving(W2, [W2], timeout=5)
+    st = state()
+    assert st["mode"] == "armed" and st["takeover"]["result"] == "not served", st
+
+
+def test_killed_node_is_taken_over_automatically(case):
+    before = WATCHER.count(W1, "takeover")
+    killed = time.time()
+    CLUSTER.kill(W1)
+    decided = WATCHER.wait_decision(W1, "takeover", 90, after=before)
+    case["kill_to_takeover_decision_seconds"] = round(time.time() - killed, 1)
+    last_bind = wait_set_bound_on_survivor(CLUSTER, W1, W2, killed)
+    case["kill_to_failed_set_bound_on_survivor_seconds"] = round(last_bind - killed, 1)
+    WATCHER.wait_output("recorded takeover attempt", 120)
+    CLUSTER.wait_serving(W2, [W1, W2])
+    st = state()
+    assert st["mode"] == "disarmed" and st["takeover"]["result"] == "served", st
+    assert "the playbook first confirms from %s" % W2 in decided[0]
+    assert "Takeover of %s by %s done" % (W1, W2) in WATCHER.output()
+
+
+def test_returning_node_is_not_failed_back_nor_taken_over_again(case):
+    attempts = state()["attempts"]
+    oks = WATCHER.count(W1, "ok")
+    bring_back(W1)
+    time.sleep(3)
+    CLUSTER.assert_fenced(W1)  # its start-up guard: the survivor serves its set
+    WATCHER.wait_decision(W1, "ok", 20, after=oks)
+    time.sleep(10)  # two more polls
+    assert state()["attempts"] == attempts and state()["mode"] == "disarmed"
+    CLUSTER.wait_serving(W2, [W1, W2], timeout=5)
+    CLUSTER.assert_fenced(W1)
+    run = CLUSTER.playbook_ok("status.yml")
+    assert "automatic switching disarmed after takeover" in run.out, run.out
+    run = CLUSTER.playbook("watch.yml", "-e", "cluster=%s" % CLUSTER.name, "-e", "action=resume")
+    assert run.rc != 0 and "Refused: %s is disarmed" % CLUSTER.name in run.out, run.out
+
+
+# --- the watcher's logic, with a 15 s window ------------------------------------------------------
+# From here on, to spare failbacks, the takeovers alternate: W1 is fenced and W2 serves both sets;
+# W2 fails next and W1 takes everything over, and so on. One failback at the end.
+
+def test_shorter_window_from_the_inventory(case):
+    WATCHER.stop()
+    configure("-e", "kannel_watch_failure_seconds=%d" % SHORT_WINDOW)
+    start_watcher()
+    assert "takeover after %s.0 s of failed polls" % SHORT_WINDOW in WATCHER.output()
+
+
+def test_paused_holds_then_resume_takes_over(case):
+    watch_cmd("arm")
+    attempts = state()["attempts"]
+    watch_cmd("pause", "-e", "{\"reason\": \"maintenance window\"}")
+    killed = time.time()
+    CLUSTER.kill(W2)
+    WATCHER.wait_decision(W2, "hold", SHORT_WINDOW + 30, "paused (maintenance window)")
+    time.sleep(6)
+    no_takeover_since(attempts)
+    resumed = time.time()
+    watch_cmd("resume")
+    case["pause_held_seconds"] = round(resumed - killed, 1)
+    WATCHER.wait_decision(W2, "takeover", 30)  # W2's first in this watcher run
+    case["resume_to_takeover_decision_seconds"] = round(time.time() - resumed, 1)
+    wait_set_bound_on_survivor(CLUSTER, W2, W1, resumed)
+    WATCHER.wait_output("recorded takeover attempt %d as served" % (attempts + 1), 120)
+    CLUSTER.wait_serving(W1, [W1, W2])
+
+
+def test_watcher_restarted_during_a_takeover_starts_no_second_one(case):
+    bring_back(W2)
+    time.sleep(3)
+    CLUSTER.assert_fenced(W2)
+    watch_cmd("arm")
+    attempts = state()["attempts"]
+    banner = "PLAY [Takeover | check the inventory"
+    runs = WATCHER.output().count(banner)
+    CLUSTER.kill(W1)
+    WATCHER.wait_decision(W1, "takeover", SHORT_WINDOW + 30)  # W1's first in this watcher run
+    WATCHER.wait_for("the takeover playbook to start",
+                     lambda: WATCHER.output().count(banner) > runs, 60)
+    case["first_run_output"] = WATCHER.log_path
+    WATCHER.stop(signal.SIGKILL)  # the watcher dies with its takeover run, as a service restart does
+    WATCHER.start()
+    WATCHER.wait_decision(W1, "hold", SHORT_WINDOW + 30, "has not ended")
+    time.sleep(6)
+    st = state()
+    assert st["attempts"] == attempts + 1 and WATCHER.decisions(decision="takeover") == [], st
+    # the operator finishes it by hand (takeover.yml converges); the watcher records it as served
+    CLUSTER.playbook_ok("takeover.yml", "-e", "failed=%s" % W1)
+    CLUSTER.wait_serving(W2, [W1, W2])
+    WATCHER.wait_output("recorded takeover attempt %d as served" % (attempts + 1), 30)
+
+
+def test_both_nodes_down_nothing_attempted(case):
+    watch_cmd("arm")
+    attempts = state()["attempts"]
+    CLUSTER.kill(W2)  # W1 is still down from the previous case
+    WATCHER.wait_for("both nodes down",
+                     lambda: [d for d in WATCHER.decisions(decision="hold")
+                              if "both nodes down: nothing is attempted" in d], SHORT_WINDOW + 30)
+    time.sleep(6)
+    no_takeover_since(attempts)
+    # back to normal: W2 comes back serving what its serving.json says (both sets, its peer is
+    # unreachable), W1 then fences itself at start, one failback. Paused meanwhile: while W2 is
+    # starting, W1 is still down and W2 healthy - a takeover of W1 would be the right decision.
+    watch_cmd("pause", "-e", "{\"reason\": \"restoring the nodes\"}")
+    bring_back(W2)
+    CLUSTER.wait_serving(W2, [W1, W2])
+    bring_back(W1)
+    time.sleep(3)
+    CLUSTER.assert_fenced(W1)
+    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % W1)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+    watch_cmd("arm")
+    time.sleep(6)
+    assert WATCHER.decisions(decision="takeover") == []
+
+
+# --- bad settings -------------------------------------------------------------------------------
+
+def rulebook(config, cluster, seconds):
+    """Run ansible-rulebook on its own with a config, for `seconds` or until it ends."""
+    vars_file = os.path.join(WATCH_DIR, "bad.vars.yml")
+    with open(vars_file, "w") as fh:
+        json.dump({"kannel_watch_config": config, "kannel_watch_cluster": cluster}, fh)
+    with open(os.path.join(WATCH_DIR, "smsgw-watch")) as fh:
+        exports = [line for line in fh if line.startswith("export ")]
+    script = "".join(exports) + "exec ansible-rulebook -r smsgw.cluster.auto_takeover -i %s --vars %s" \
+        % (CLUSTER.inventory, vars_file)
+    try:
+        proc = subprocess.run(["sh", "-c", script], env=CLUSTER.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=seconds, check=False)
+        return proc.returncode, proc.stdout
+    except subprocess.TimeoutExpired as e:
+        return None, e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+
+
+def bad_config(**change):
+    with open(os.path.join(WATCH_DIR, "clusters.json"), encoding="utf-8") as fh:
+        config = json.load(fh)
+    config["clusters"][CLUSTER.name].update(change)
+    path = os.path.join(WATCH_DIR, "bad-clusters.json")
+    with open(path, "w") as fh:
+        json.dump(config, fh)
+    os.chmod(path, 0o600)
+    return path
+
+
+def test_bad_settings_are_refused_before_anything(case):
+    run = CLUSTER.playbook("watcher.yml", "-e", "kannel_watch_interval=0")
+    assert run.rc != 0 and "kannel_watch_interval must be a number of seconds greater than 0, got 0" in \
+        " ".join(run.out.split()), run.out
+    rc, out = rulebook(bad_config(interval=0), CLUSTER.name, 60)
+    assert rc not in (0, None) and "interval must be greater than 0, got 0" in out, out
+    rc, out = rulebook(bad_config(), "no_such_cluster", 60)
+    assert rc not in (0, None) and "unknown cluster 'no_such_cluster'" in out, out
+    launcher = subprocess.run([LAUNCHER, "no_such_cluster"], capture_output=True, text=True, check=False)
+    assert launcher.returncode == 2
+    assert "no watcher configured for cluster no_such_cluster" in launcher.stderr
+
+
+def test_wrong_status_password_errors_every_poll_never_takes_over(case):
+    WATCHER.stop()
+    attempts = state()["attempts"]
+    rc, out = rulebook(bad_config(status_password="not-the-status-pw"), CLUSTER.name,
+                       SHORT_WINDOW + 15)
+    assert rc is None, "the watcher should keep running and saying what is wrong:\n" + out
+    errors = re.findall(r"^\S+ %s (\S+): error \|.*answered Denied.*$" % CLUSTER.name, out, re.M)
+    assert len(errors) >= 2 * (SHORT_WINDOW // 5), out
+    assert sorted(set(errors)) == sorted(CLUSTER.nodes)
+    assert "not-the-status-pw" not in out and ": takeover |" not in out
+    assert state()["attempts"] == attempts
