@@ -28,9 +28,12 @@ options:
   sets:
     description:
       - >-
-        The configuration sets to report on, as C({NAME: {links: [LINK_ID, ...], smsbox: ID}}).
+        The configuration sets to report on, as
+        C({NAME: {links: [LINK_ID, ...], smsbox: ID, service_address: ADDRESS/PREFIX}}).
         C(links) are link ids (smsc-admin-id); C(smsbox) is the C(smsbox-id) of the set's smsbox
-        (omit it for a set without one). No other keys are accepted.
+        (omit it for a set without one); C(service_address) is the set's client address (omit it,
+        or null, for a set without one), looked up among the addresses of the host the module runs
+        on (C(ip -j -4 addr show)). No other keys are accepted.
       - A set is active on this node when all its links are loaded by bearerbox and its smsbox is
         connected, passive when none of them is, partial otherwise.
     type: dict
@@ -38,8 +41,9 @@ options:
   expect_active:
     description:
       - Names of the sets this node is expected to serve. When given, the verdict is C(degraded)
-        if a link of an expected set is not online or its smsbox is not connected, or if a link of
-        a set that is not expected is loaded or its smsbox connected.
+        if a link of an expected set is not online, its smsbox is not connected or its service
+        address is not bound here, or if a link of a set that is not expected is loaded, its smsbox
+        connected or its service address bound here.
       - When omitted, only the gateway itself is judged.
     type: list
     elements: str
@@ -140,13 +144,18 @@ sets:
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
     C(failed); state C(absent) when not loaded), C(smsbox) (C(id), C(connected)), C(queued) and
     C(held) (ids of the links whose stand-in C(<id>.held) is loaded; the node keeps the messages
-    queued for them; see smsgw.cluster.kannel_link C(state=held)).
+    queued for them; see smsgw.cluster.kannel_link C(state=held)), and C(service_address)
+    (C({address, bound, interface}), C(bound) null when the host's addresses could not be read;
+    null for a set without a service address). The addresses are read even when bearerbox does not
+    answer.
   returned: always
   type: dict
   sample: {"node-a": {"state": "active", "expected_active": true, "queued": 0, "held": [],
                       "links": {"a-smpp-1": {"state": "online", "online_seconds": 12,
                                              "queued": 0, "failed": 0}},
-                      "smsbox": {"id": "node-a", "connected": true}}}
+                      "smsbox": {"id": "node-a", "connected": true},
+                      "service_address": {"address": "10.213.74.35/24", "bound": true,
+                                          "interface": "eth0"}}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -163,17 +172,23 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import
     held_id,
     links_by_admin_id,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.service_address import (
+    AddressError,
+    bound,
+    read_addresses,
+    split_cidr,
+)
 
 
 def normalize_sets(raw):
-    """Validate {name: {links: [...], smsbox: id}}; returns (sets, errors)."""
+    """Validate {name: {links: [...], smsbox: id, service_address: cidr}}; returns (sets, errors)."""
     sets, errors = {}, []
     for name, spec in raw.items():
         spec = {} if spec is None else spec
         if not isinstance(spec, dict):
             errors.append("set %s is not a dict" % name)
             continue
-        extra = sorted(set(spec) - set(("links", "smsbox")))
+        extra = sorted(set(spec) - set(("links", "smsbox", "service_address")))
         if extra:
             errors.append("set %s has unknown key(s) %s" % (name, ", ".join(extra)))
         links = spec.get("links") or []
@@ -185,11 +200,31 @@ def normalize_sets(raw):
         if box is not None and not isinstance(box, str):
             errors.append("set %s: smsbox must be a string" % name)
             box = None
-        sets[str(name)] = {"links": list(links), "smsbox": box}
+        address = spec.get("service_address")
+        if address is not None:
+            try:
+                split_cidr(address)
+            except AddressError as e:
+                errors.append("set %s: service_address %s" % (name, e))
+                address = None
+        sets[str(name)] = {"links": list(links), "smsbox": box, "service_address": address}
     return sets, errors
 
 
-def set_report(name, spec, status, expected):
+def address_report(spec, local_addresses):
+    """Where the set's service address is bound on this host; None for a set without one.
+    local_addresses: parse_addresses() entries, or None when they could not be read."""
+    address = spec.get("service_address")
+    if not address:
+        return None
+    if local_addresses is None:
+        return {"address": address, "bound": None, "interface": None}
+    holders = bound(local_addresses, split_cidr(address)[0])
+    return {"address": address, "bound": bool(holders),
+            "interface": holders[0]["interface"] if holders else None}
+
+
+def set_report(name, spec, status, expected, local_addresses=None):
     by_id = links_by_admin_id(status)
     links = {}
     for link_id in spec.get("links") or []:
@@ -215,10 +250,24 @@ def set_report(name, spec, status, expected):
         state = "partial"
     held = [link_id for link_id in spec.get("links") or [] if held_id(link_id) in by_id]
     return {"state": state, "expected_active": expected, "links": links, "smsbox": smsbox,
-            "queued": sum(v["queued"] for v in links.values()), "held": held}
+            "queued": sum(v["queued"] for v in links.values()), "held": held,
+            "service_address": address_report(spec, local_addresses)}
 
 
-def judge(status, sets, expect_active):
+def address_reasons(name, expected, address):
+    """Why a set's service address is where it should not be (or missing where it should be)."""
+    if not address or address["bound"] is None or expected is None:
+        return []
+    if expected and not address["bound"]:
+        return ["service address %s of expected-active set %s is not bound on this node (its "
+                "clients cannot reach it here)" % (address["address"], name)]
+    if not expected and address["bound"]:
+        return ["service address %s of set %s (not expected active here) is bound on %s"
+                % (address["address"], name, address["interface"])]
+    return []
+
+
+def judge(status, sets, expect_active, local_addresses=None):
     """Return (health, reasons, set reports) for a parsed status."""
     reasons = []
     health = "healthy"
@@ -234,8 +283,9 @@ def judge(status, sets, expect_active):
     for name in sorted(sets):
         spec = sets[name] or {}
         expected = None if expect_active is None else name in expect_active
-        rep = set_report(name, spec, status, expected)
+        rep = set_report(name, spec, status, expected, local_addresses)
         reports[name] = rep
+        reasons.extend(address_reasons(name, expected, rep["service_address"]))
         if expected is True:
             for link_id, info in sorted(rep["links"].items()):
                 if info["state"] != "online":
@@ -269,18 +319,21 @@ def queues_of(status):
     }
 
 
-def run(admin, sets, expect_active, commands=None):
+def run(admin, sets, expect_active, commands=None, local_addresses=None):
+    """local_addresses: the host's addresses (parse_addresses), None when unread or not needed."""
     try:
         status = admin.status()
     except KannelUnreachable as e:
         reports = dict((name, {"state": "unknown", "expected_active": None if expect_active is None
                                else name in expect_active, "links": {}, "smsbox": None,
-                               "queued": None, "held": []}) for name in sorted(sets))
+                               "queued": None, "held": [],
+                               "service_address": address_report(sets[name], local_addresses)})
+                       for name in sorted(sets))
         return dict(changed=False, health="down", reachable=False,
                     reasons=["admin interface unreachable: %s (bearerbox not running, or wrong "
                              "admin_url)" % e],
                     gateway={}, queues={}, sms={}, links=[], boxes=[], sets=reports)
-    health, reasons, reports = judge(status, sets, expect_active)
+    health, reasons, reports = judge(status, sets, expect_active, local_addresses)
     if commands is not None:
         commands.command("stop-smsc")  # raises KannelAdminDenied on a wrong password
     return dict(changed=False, health=health, reasons=reasons, reachable=True,
@@ -300,7 +353,8 @@ def main():
     )
     sets, errors = normalize_sets(module.params["sets"] or {})
     if errors:
-        module.fail_json(msg="invalid sets: %s; expected {NAME: {links: [LINK_ID, ...], smsbox: ID}}"
+        module.fail_json(msg="invalid sets: %s; expected {NAME: {links: [LINK_ID, ...], smsbox: ID, "
+                             "service_address: ADDRESS/PREFIX}}"
                          % "; ".join(errors))
     expect = module.params["expect_active"]
     if expect is not None:
@@ -314,8 +368,20 @@ def main():
     if module.params["command_password"] is not None:
         commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
                                module.params["timeout"], module=module)
+    local_addresses, address_warning = None, None
+    if any(spec["service_address"] for spec in sets.values()):
+        try:
+            local_addresses = read_addresses(module.run_command, module.get_bin_path("ip", required=True))
+        except AddressError as e:
+            address_warning = "service addresses not checked: %s" % e
     try:
-        module.exit_json(**run(admin, sets, expect, commands))
+        result = run(admin, sets, expect, commands, local_addresses)
+        if address_warning:
+            module.warn(address_warning)
+            result["reasons"].append(address_warning)
+            if result["health"] == "healthy":
+                result["health"] = "degraded"
+        module.exit_json(**result)
     except KannelAdminDenied as e:
         module.fail_json(msg=str(e))
     except KannelAdminError as e:
