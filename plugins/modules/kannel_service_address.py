@@ -68,7 +68,7 @@ attributes:
 notes:
   - Needs iproute2 (C(ip)) and, with O(announce), C(arping) from iputils-arping, and
     CAP_NET_ADMIN / CAP_NET_RAW on the node (root).
-  - The address is not made persistent (no ifupdown or networkd file): after a reboot a node binds
+  - The address is not made persistent (no ifupdown or networkd file); after a reboot a node binds
     it again only when a playbook makes it serve the set.
 seealso:
   - module: smsgw.cluster.kannel_smsbox
