@@ -214,6 +214,26 @@ def test_planned_takeover_of_a_healthy_node():
     WATCH.assert_never_bound_twice()
 
 
+def test_refused_failback_gives_the_set_and_its_address_back():
+    # the provider refuses west's account, so a message for set west stays queued on east and
+    # the failback's drain gives up: east must serve the set again, its address included
+    CLUSTER.sim("/refuse", {"account": "w1", "refuse": True})
+    try:
+        CLUSTER.sim("/kick", {"account": "w1"})
+        CLUSTER.wait_until("W1 on %s to lose its bind" % EAST,
+                           lambda: CLUSTER.node_view(EAST)[0].get("W1") != "online", 20)
+        status, body, _text = CLUSTER.send_to(CLUSTER.service_address(WEST), WEST)
+        assert status == 202 and body.startswith("3:"), (status, body)  # queued on east
+        run = CLUSTER.playbook("failback.yml", "-e", "node=%s" % WEST, "-e", "failback_drain_timeout=1")
+        assert run.rc != 0 and "%s serves both sets again" % EAST in " ".join(run.out.split()), run.out
+        assert_break_before_make(run, WEST, EAST, EAST)  # released, then bound again on east
+        assert holders(WEST) == {EAST}
+        status, body, _text = CLUSTER.send_to(CLUSTER.service_address(WEST), WEST)
+        assert status == 202, (status, body)
+    finally:
+        CLUSTER.sim("/refuse", {"account": "w1", "refuse": False})
+
+
 def test_planned_failback():
     probe = probing(WEST)
     started = time.time()
