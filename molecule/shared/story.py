@@ -260,14 +260,23 @@ class Cluster:
     def send(self, via, set_name, note=None):
         """Send one SMS as the first client of set_name through node `via` -> (status, body, text).
         The text starts with `note`, by default the cluster's name."""
+        return self.send_to(self.address[via], set_name, note, label=via)
+
+    def service_address(self, set_name):
+        """The set's service address without its prefix (None when the inventory gives none)."""
+        cidr = self.sets[set_name].get("service_address")
+        return cidr.split("/")[0] if cidr else None
+
+    def send_to(self, host, set_name, note=None, label=None, timeout=10):
+        """Send one SMS as the first client of set_name to `host` (an address: a node's, or the
+        set's service address) on the set's sendsms port -> (status, body, text)."""
         acct = self.sets[set_name]["accounts"][0]
-        text = "%s %s via %s %s" % (note or self.name, set_name, via, uuid.uuid4().hex[:8])
+        text = "%s %s via %s %s" % (note or self.name, set_name, label or host, uuid.uuid4().hex[:8])
         query = urllib.parse.urlencode({"username": acct["username"], "password": acct["password"],
                                         "from": "SMSGW", "to": "+4790000001", "text": text})
-        url = "http://%s:%d/cgi-bin/sendsms?%s" % (
-            self.address[via], self.sets[set_name]["sendsms_port"], query)
+        url = "http://%s:%d/cgi-bin/sendsms?%s" % (host, self.sets[set_name]["sendsms_port"], query)
         try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
                 status, body = resp.status, resp.read().decode()
         except urllib.error.HTTPError as err:
             status, body = err.code, err.read().decode()
@@ -283,6 +292,10 @@ class Cluster:
     def assert_refused(self, via, set_name):
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             self.send(via, set_name)
+
+    def accounts_of(self, set_name):
+        """The provider accounts (system_ids) of the set's links."""
+        return {link["username"] for link in self.vars["kannel_links"] if link["home"] == set_name}
 
     def arrivals(self, texts):
         delivered = [m.get("text") for m in self.sim("/messages")]
@@ -311,6 +324,78 @@ class Cluster:
         """Per account: how often it was bound and unbound so far (a flap moves both)."""
         return {a: (v["binds_total"], v["unbinds"], v["disconnects"])
                 for a, v in self.sim("/state")["accounts"].items()}
+
+
+class ClientProbe:
+    """A client of one set sending through an address every `period` seconds, each send in its own
+    thread (a send to an address nobody answers hangs until `timeout`; the next one starts on time
+    all the same). Records (started, answered, accepted) per send; accepted texts join
+    cluster.sent, so the story checks that each one reaches the provider exactly once."""
+
+    def __init__(self, cluster, set_name, host, period=0.1, timeout=2.0, note="probe"):
+        self.cluster, self.set_name, self.host = cluster, set_name, host
+        self.period, self.timeout, self.note = period, timeout, note
+        self.attempts, self.texts = [], []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = []
+        self._loop = threading.Thread(target=self._run, daemon=True)
+
+    def _send(self):
+        started = time.time()
+        try:
+            status, _body, text = self.cluster.send_to(self.host, self.set_name, self.note,
+                                                       timeout=self.timeout)
+            accepted = status == 202
+        except (OSError, urllib.error.URLError):
+            accepted, text = False, None
+        with self._lock:
+            self.attempts.append((started, time.time(), accepted))
+            if accepted:
+                self.texts.append(text)
+
+    def _run(self):
+        while not self._stop.is_set():
+            worker = threading.Thread(target=self._send, daemon=True)
+            worker.start()
+            self._threads.append(worker)
+            self._stop.wait(self.period)
+
+    def start(self):
+        self._loop.start()
+        return self
+
+    def stop_after_accepted(self, since, timeout=60):
+        """Keep sending until a send started after `since` was accepted (or `timeout` passed), then
+        stop and wait for the sends in flight."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and not any(ok and t0 >= since for t0, _t1, ok in self.snapshot()):
+            time.sleep(0.05)
+        self._stop.set()
+        self._loop.join()
+        for worker in self._threads:
+            worker.join(self.timeout + 5)
+
+    def snapshot(self):
+        with self._lock:
+            return sorted(self.attempts)
+
+    def outage(self, since):
+        """What the client saw from `since` on: {"outage": the longest run of failed sends, from
+        the start of its first send to the answer of the first accepted send after it (0.0 when
+        none failed, None when none was accepted after it), "windows": every such run's length,
+        "failed", "sends"}."""
+        attempts = [a for a in self.snapshot() if a[0] >= since]
+        windows, first_failed = [], None
+        for started, answered, accepted in attempts:
+            if not accepted and first_failed is None:
+                first_failed = started
+            elif accepted and first_failed is not None:
+                windows.append(round(answered - first_failed, 2))
+                first_failed = None
+        outage = None if first_failed is not None else max(windows or [0.0])
+        return {"outage": outage, "windows": windows, "sends": len(attempts),
+                "failed": len([a for a in attempts if not a[2]])}
 
 
 class BindWatch:

@@ -17,17 +17,22 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import
     held_id,
     links_by_admin_id,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.service_address import (
+    AddressError,
+    bound,
+    split_cidr,
+)
 
 
 def normalize_sets(raw):
-    """Validate {name: {links: [...], smsbox: id}}; returns (sets, errors)."""
+    """Validate {name: {links: [...], smsbox: id, service_address: cidr}}; returns (sets, errors)."""
     sets, errors = {}, []
     for name, spec in raw.items():
         spec = {} if spec is None else spec
         if not isinstance(spec, dict):
             errors.append("set %s is not a dict" % name)
             continue
-        extra = sorted(set(spec) - set(("links", "smsbox")))
+        extra = sorted(set(spec) - set(("links", "smsbox", "service_address")))
         if extra:
             errors.append("set %s has unknown key(s) %s" % (name, ", ".join(extra)))
         links = spec.get("links") or []
@@ -39,11 +44,31 @@ def normalize_sets(raw):
         if box is not None and not isinstance(box, str):
             errors.append("set %s: smsbox must be a string" % name)
             box = None
-        sets[str(name)] = {"links": list(links), "smsbox": box}
+        address = spec.get("service_address")
+        if address is not None:
+            try:
+                split_cidr(address)
+            except AddressError as e:
+                errors.append("set %s: service_address %s" % (name, e))
+                address = None
+        sets[str(name)] = {"links": list(links), "smsbox": box, "service_address": address}
     return sets, errors
 
 
-def set_report(name, spec, status, expected):
+def address_report(spec, local_addresses):
+    """Where the set's service address is bound on this host; None for a set without one.
+    local_addresses: parse_addresses() entries, or None when they could not be read."""
+    address = spec.get("service_address")
+    if not address:
+        return None
+    if local_addresses is None:
+        return {"address": address, "bound": None, "interface": None}
+    holders = bound(local_addresses, split_cidr(address)[0])
+    return {"address": address, "bound": bool(holders),
+            "interface": holders[0]["interface"] if holders else None}
+
+
+def set_report(name, spec, status, expected, local_addresses=None):
     by_id = links_by_admin_id(status)
     links = {}
     for link_id in spec.get("links") or []:
@@ -69,10 +94,24 @@ def set_report(name, spec, status, expected):
         state = "partial"
     held = [link_id for link_id in spec.get("links") or [] if held_id(link_id) in by_id]
     return {"state": state, "expected_active": expected, "links": links, "smsbox": smsbox,
-            "queued": sum(v["queued"] for v in links.values()), "held": held}
+            "queued": sum(v["queued"] for v in links.values()), "held": held,
+            "service_address": address_report(spec, local_addresses)}
 
 
-def judge(status, sets, expect_active):
+def address_reasons(name, expected, address):
+    """Why a set's service address is where it should not be (or missing where it should be)."""
+    if not address or address["bound"] is None or expected is None:
+        return []
+    if expected and not address["bound"]:
+        return ["service address %s of expected-active set %s is not bound on this node (its "
+                "clients cannot reach it here)" % (address["address"], name)]
+    if not expected and address["bound"]:
+        return ["service address %s of set %s (not expected active here) is bound on %s"
+                % (address["address"], name, address["interface"])]
+    return []
+
+
+def judge(status, sets, expect_active, local_addresses=None):
     """Return (health, reasons, set reports) for a parsed status."""
     reasons = []
     health = "healthy"
@@ -88,8 +127,9 @@ def judge(status, sets, expect_active):
     for name in sorted(sets):
         spec = sets[name] or {}
         expected = None if expect_active is None else name in expect_active
-        rep = set_report(name, spec, status, expected)
+        rep = set_report(name, spec, status, expected, local_addresses)
         reports[name] = rep
+        reasons.extend(address_reasons(name, expected, rep["service_address"]))
         if expected is True:
             for link_id, info in sorted(rep["links"].items()):
                 if info["state"] != "online":
@@ -147,20 +187,23 @@ def read_serving(path):
     return state
 
 
-def report(admin, sets, expect_active, commands=None):
+def report(admin, sets, expect_active, commands=None, local_addresses=None):
     """One status read judged: kannel_info's result. commands: a KannelAdmin with the command
-    password to check (raises KannelAdminDenied when it is wrong), or None."""
+    password to check (raises KannelAdminDenied when it is wrong), or None. local_addresses: the
+    host's addresses (service_address.parse_addresses), None when unread or not needed."""
     try:
         status = admin.status()
     except KannelUnreachable as e:
         reports = dict((name, {"state": "unknown", "expected_active": None if expect_active is None
                                else name in expect_active, "links": {}, "smsbox": None,
-                               "queued": None, "held": []}) for name in sorted(sets))
+                               "queued": None, "held": [],
+                               "service_address": address_report(sets[name], local_addresses)})
+                       for name in sorted(sets))
         return dict(changed=False, health="down", reachable=False,
                     reasons=["admin interface unreachable: %s (bearerbox not running, or wrong "
                              "admin_url)" % e],
                     gateway={}, queues={}, sms={}, links=[], boxes=[], sets=reports)
-    health, reasons, reports = judge(status, sets, expect_active)
+    health, reasons, reports = judge(status, sets, expect_active, local_addresses)
     if commands is not None:
         commands.command("stop-smsc")  # raises KannelAdminDenied on a wrong password
     return dict(changed=False, health=health, reasons=reasons, reachable=True,

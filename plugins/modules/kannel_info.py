@@ -28,9 +28,12 @@ options:
   sets:
     description:
       - >-
-        The configuration sets to report on, as C({NAME: {links: [LINK_ID, ...], smsbox: ID}}).
+        The configuration sets to report on, as
+        C({NAME: {links: [LINK_ID, ...], smsbox: ID, service_address: ADDRESS/PREFIX}}).
         C(links) are link ids (smsc-admin-id); C(smsbox) is the C(smsbox-id) of the set's smsbox
-        (omit it for a set without one). No other keys are accepted.
+        (omit it for a set without one); C(service_address) is the set's client address (omit it,
+        or null, for a set without one), looked up among the addresses of the host the module runs
+        on (C(ip -j -4 addr show)). No other keys are accepted.
       - A set is active on this node when all its links are loaded by bearerbox and its smsbox is
         connected, passive when none of them is, partial otherwise.
     type: dict
@@ -38,20 +41,12 @@ options:
   expect_active:
     description:
       - Names of the sets this node is expected to serve. When given, the verdict is C(degraded)
-        if a link of an expected set is not online or its smsbox is not connected, or if a link of
-        a set that is not expected is loaded or its smsbox connected.
-      - When omitted, the sets recorded in O(serving_file) are expected when that option is
-        given; otherwise only the gateway itself is judged.
+        if a link of an expected set is not online, its smsbox is not connected or its service
+        address is not bound here, or if a link of a set that is not expected is loaded, its smsbox
+        connected or its service address bound here.
+      - When omitted, only the gateway itself is judged.
     type: list
     elements: str
-  serving_file:
-    description:
-      - Path of the node's recorded serving state (C(serving.json), written by takeover, failback
-        and deploy), read on the node in the same run as the status page, so a playbook learns
-        what the node should serve and what it does serve with one module run.
-      - Returned as RV(serving). A file that is absent means nothing recorded (no set expected);
-        a file that cannot be read or parsed is reported as a reason and expects no set.
-    type: path
   command_password:
     description:
       - When given, also check that bearerbox accepts this password for commands (its
@@ -157,13 +152,18 @@ sets:
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
     C(failed); state C(absent) when not loaded), C(smsbox) (C(id), C(connected)), C(queued) and
     C(held) (ids of the links whose stand-in C(<id>.held) is loaded; the node keeps the messages
-    queued for them; see smsgw.cluster.kannel_link C(state=held)).
+    queued for them; see smsgw.cluster.kannel_link C(state=held)), and C(service_address)
+    (C({address, bound, interface}), C(bound) null when the host's addresses could not be read;
+    null for a set without a service address). The addresses are read even when bearerbox does not
+    answer.
   returned: always
   type: dict
   sample: {"node-a": {"state": "active", "expected_active": true, "queued": 0, "held": [],
                       "links": {"a-smpp-1": {"state": "online", "online_seconds": 12,
                                              "queued": 0, "failed": 0}},
-                      "smsbox": {"id": "node-a", "connected": true}}}
+                      "smsbox": {"id": "node-a", "connected": true},
+                      "service_address": {"address": "10.213.74.35/24", "bound": true,
+                                          "interface": "eth0"}}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -179,6 +179,10 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import
     read_serving,
     report,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.service_address import (
+    AddressError,
+    read_addresses,
+)
 
 
 def main():
@@ -193,7 +197,8 @@ def main():
     )
     sets, errors = normalize_sets(module.params["sets"] or {})
     if errors:
-        module.fail_json(msg="invalid sets: %s; expected {NAME: {links: [LINK_ID, ...], smsbox: ID}}"
+        module.fail_json(msg="invalid sets: %s; expected {NAME: {links: [LINK_ID, ...], smsbox: ID, "
+                             "service_address: ADDRESS/PREFIX}}"
                          % "; ".join(errors))
     expect = module.params["expect_active"]
     serving = None
@@ -212,8 +217,19 @@ def main():
     if module.params["command_password"] is not None:
         commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
                                module.params["timeout"], module=module)
+    local_addresses, address_warning = None, None
+    if any(spec["service_address"] for spec in sets.values()):
+        try:
+            local_addresses = read_addresses(module.run_command, module.get_bin_path("ip", required=True))
+        except AddressError as e:
+            address_warning = "service addresses not checked: %s" % e
     try:
-        result = report(admin, sets, expect, commands)
+        result = report(admin, sets, expect, commands, local_addresses)
+        if address_warning:
+            module.warn(address_warning)
+            result["reasons"].append(address_warning)
+            if result["health"] == "healthy":
+                result["health"] = "degraded"
         if serving is not None:
             result["serving"] = serving
             if serving["error"]:

@@ -95,6 +95,32 @@ def _three_nodes(inv):
     hosts(inv)["gamma"] = {"ansible_host": "127.0.0.1", "kannel_cluster_address": "192.0.2.12"}
 
 
+def _service_addresses(alpha, beta=None, **alpha_extra):
+    def change(inv):
+        sets = cluster_vars(inv)["kannel_client_sets"]
+        sets["alpha"].update(service_address=alpha, **alpha_extra)
+        if beta is not None:
+            sets["beta"]["service_address"] = beta
+    return change
+
+
+def _second_cluster(inv):
+    """A second cluster 'core' whose set 'gamma' has the service address of edge's set 'alpha'."""
+    cluster_vars(inv)["kannel_client_sets"]["alpha"]["service_address"] = "192.0.2.50/24"
+    core = copy.deepcopy(inv["all"]["children"]["kannel_nodes"]["children"]["edge"])
+    core["hosts"] = {"gamma": {"ansible_host": "192.0.2.20", "kannel_cluster_address": "192.0.2.20"},
+                     "delta": {"ansible_host": "192.0.2.21", "kannel_cluster_address": "192.0.2.21"}}
+    core["vars"]["kannel_cluster"] = "core"
+    core["vars"]["kannel_links"] = [dict(link, id="C" + link["id"], home=home) for link, home in
+                                    zip(core["vars"]["kannel_links"], ["gamma", "delta"])]
+    alpha, beta = core["vars"]["kannel_client_sets"]["alpha"], core["vars"]["kannel_client_sets"]["beta"]
+    core["vars"]["kannel_client_sets"] = {
+        "gamma": dict(alpha, service_address="192.0.2.50/28",
+                      accounts=[dict(alpha["accounts"][0], username="g1", links=["CL1"])]),
+        "delta": dict(beta, accounts=[dict(beta["accounts"][0], username="d1", links=["CL2"])])}
+    inv["all"]["children"]["kannel_nodes"]["children"]["core"] = core
+
+
 CASES = {
     "missing kannel_links": (lambda inv: _del(cluster_vars(inv), "kannel_links"), ["kannel_links"]),
     "missing admin password": (lambda inv: _del(cluster_vars(inv), "kannel_admin_password"),
@@ -131,6 +157,29 @@ CASES = {
     "status password equals admin password": (
         lambda inv: cluster_vars(inv).update(kannel_status_password="test-admin-pw"),
         ["kannel_status_password"]),
+    "service address without prefix": (
+        _service_addresses("192.0.2.50"),
+        ["kannel_client_sets['alpha'].service_address", "not an IPv4 address with a prefix"]),
+    "service address malformed": (
+        _service_addresses("192.0.2.300/24"), ["kannel_client_sets['alpha'].service_address"]),
+    "service address is the network address": (
+        _service_addresses("192.0.2.0/24"),
+        ["kannel_client_sets['alpha'].service_address", "network or broadcast"]),
+    "service address equals a node address": (
+        _service_addresses("192.0.2.11/24"),
+        ["kannel_client_sets['alpha'].service_address", "kannel_cluster_address of node beta"]),
+    "same service address on both sets": (
+        _service_addresses("192.0.2.50/24", "192.0.2.50/24"),
+        ["kannel_client_sets['beta'].service_address", "service address of set 'alpha'"]),
+    "same service address in two clusters": (
+        _second_cluster,
+        ["kannel_client_sets['alpha'].service_address", "set 'gamma' of cluster 'core'"]),
+    "service interface without an address": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"].update(service_interface="eth0"),
+        ["kannel_client_sets['beta'].service_interface", "without service_address"]),
+    "service interface not an interface name": (
+        _service_addresses("192.0.2.50/24", service_interface="eth 0; reboot"),
+        ["kannel_client_sets['alpha'].service_interface"]),
     "cluster variable overridden on one host": (
         lambda inv: hosts(inv)["beta"].update(kannel_links=[]), ["kannel_links", "differs"]),
 }
@@ -165,3 +214,9 @@ def test_a_stray_word_in_the_extra_vars_is_refused(tmp_path, playbook, extra):
     assert 'extra vars hold "beta", which is not NAME=VALUE' in out, out
     assert out.count("fatal: [") == 1, out  # said once, not per host
     assert "UNREACHABLE" not in out, out
+
+
+def test_valid_service_addresses_pass_validation(tmp_path):
+    inv = mutate(_service_addresses("192.0.2.50/24", "192.0.2.51/24", service_interface="eth1"))
+    rc, out, _ = run_deploy(tmp_path, inv)
+    assert "Stage 2" in out and "UNREACHABLE" in out, out

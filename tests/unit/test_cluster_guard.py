@@ -94,3 +94,82 @@ def test_unreadable_serving_state_serves_nothing_and_is_left_for_the_operator(no
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
     assert guard.guard_smsbox(cfg, "node-a") == 1
     assert open(cfg["serving_file"]).read() == content
+
+
+# --- service addresses: released for every set the node does not serve, never bound ------------
+
+class FakeIp(object):
+    """`ip -j -4 addr show` and `ip addr del` on a dict of interfaces -> [(address, prefix)]."""
+
+    def __init__(self, **interfaces):
+        self.interfaces = interfaces
+        self.calls = []
+        self.read_error = None
+
+    def __call__(self, args):
+        self.calls.append(list(args))
+        if args[0] == "-j":
+            if self.read_error:
+                return 1, "", self.read_error
+            return 0, json.dumps([{"ifname": n, "addr_info": [
+                {"family": "inet", "local": a, "prefixlen": p} for a, p in addrs]}
+                for n, addrs in sorted(self.interfaces.items())]), ""
+        address, prefix = args[2].split("/")
+        self.interfaces[args[4]].remove((address, int(prefix)))
+        return 0, "", ""
+
+
+@pytest.fixture
+def addresses(node, monkeypatch):
+    guard, cfg, _active = node
+    cfg["service_addresses"] = {"node-a": {"address": "10.0.0.35/24", "interface": None},
+                                "node-b": {"address": "10.0.0.36/24", "interface": "eth0"}}
+    fake = FakeIp(eth0=[("10.0.0.31", 24), ("10.0.0.35", 24), ("10.0.0.36", 24)],
+                  eth1=[("10.0.0.36", 32)])
+    monkeypatch.setattr(guard, "run_ip", fake)
+    return guard, cfg, fake
+
+
+def test_release_removes_only_the_addresses_of_sets_not_served(addresses, capsys):
+    guard, cfg, fake = addresses
+    released = guard.release_service_addresses(cfg, ["node-a"])
+    assert released == ["10.0.0.36/24 dev eth0", "10.0.0.36/32 dev eth1"]
+    assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}
+    assert "released service address 10.0.0.36/24 dev eth0 of set node-b" in capsys.readouterr().out
+
+
+def test_release_never_binds_and_reads_nothing_when_every_set_is_served(addresses):
+    guard, cfg, fake = addresses
+    fake.interfaces["eth0"] = [("10.0.0.31", 24)]
+    assert guard.release_service_addresses(cfg, ["node-a", "node-b"]) == []
+    assert fake.calls == []
+    assert guard.release_service_addresses(cfg, ["node-b"]) == []
+    assert [c[0] for c in fake.calls] == ["-j"]  # read once, nothing deleted or added
+
+
+def test_unreadable_addresses_are_logged_not_fatal(addresses, capsys):
+    guard, cfg, fake = addresses
+    fake.read_error = "Cannot open netlink socket"
+    assert guard.release_service_addresses(cfg, []) == []
+    assert "service addresses of set(s) node-a, node-b not checked" in capsys.readouterr().out
+
+
+def test_start_after_the_peer_took_the_set_releases_its_address(addresses, monkeypatch):
+    guard, cfg, fake = addresses
+    serve(cfg, ["node-a"])
+    monkeypatch.setattr(guard, "peer_active_sets", lambda c: {"node-a", "node-b"})
+    assert guard.guard_bearerbox(cfg) == 0
+    assert fake.interfaces["eth0"] == [("10.0.0.31", 24)] and fake.interfaces["eth1"] == []
+
+
+def test_start_without_serving_state_releases_every_address(addresses):
+    guard, cfg, fake = addresses
+    assert guard.guard_bearerbox(cfg) == 0
+    assert fake.interfaces["eth0"] == [("10.0.0.31", 24)]
+
+
+def test_start_serving_its_own_set_keeps_its_address(addresses):
+    guard, cfg, fake = addresses
+    serve(cfg, ["node-a"])
+    assert guard.guard_bearerbox(cfg) == 0
+    assert fake.interfaces["eth0"] == [("10.0.0.31", 24), ("10.0.0.35", 24)]

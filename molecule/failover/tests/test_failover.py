@@ -4,24 +4,125 @@ Each test is one step and relies on the steps before it (pytest runs them in fil
 playbooks run against the scenario's inventory as a user would run them; SMS go over HTTP to the
 nodes' sendsms ports; the provider simulator reports every bind, so "never connected on both nodes"
 is measured: no provider account ever has more than one concurrent bind.
+
+Each set also has a service address (inventory: kannel_client_sets.<set>.service_address) that
+moves with the set. A client probe sends through it every 100 ms during each takeover and
+failback; the time its sends failed is written to artifacts/service-address-failover.json.
 """
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
 
-from story import BEARERBOX, BindWatch, Cluster
+from story import BEARERBOX, BindWatch, ClientProbe, Cluster
 
 CLUSTER = Cluster(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EAST, WEST = CLUSTER.nodes  # the story fails 'east' (node of the first set) hard, 'west' planned
 STATUS_FILE = os.path.join(CLUSTER.repo, "artifacts", "status-failover.json")
 WATCH = BindWatch(CLUSTER, from_start=True)  # "never bound twice" holds for the whole scenario
+ADDRESS_REPORT = os.path.join(CLUSTER.repo, "artifacts", "service-address-failover.json")
+OUTAGES = {}  # event -> what the probing client saw (written to ADDRESS_REPORT)
+PROBES = []
 
 
 def assert_served_through(via, set_name):
     CLUSTER.assert_delivered_once([CLUSTER.send_ok(via, set_name)])
+
+
+# --- service addresses -----------------------------------------------------------------------
+
+def assert_served_at_service_address(set_name):
+    """A client of the set sends to its service address: accepted, and delivered once by the
+    provider on an account of the set's own links."""
+    status, body, text = CLUSTER.send_to(CLUSTER.service_address(set_name), set_name)
+    assert status == 202, "service address of set %s refused a client: %s %s" % (set_name, status, body)
+    assert_delivered_on_set_accounts([text], set_name)
+
+
+def assert_delivered_on_set_accounts(texts, set_name):
+    CLUSTER.assert_delivered_once(texts)
+    accounts = {m["text"]: m["account"] for m in CLUSTER.sim("/messages") if m.get("text") in texts}
+    wrong = {t: a for t, a in accounts.items() if a not in CLUSTER.accounts_of(set_name)}
+    assert wrong == {}, "set %s's messages went out on other accounts: %s" % (set_name, wrong)
+
+
+def holders(set_name):
+    """The running nodes that have the set's service address bound."""
+    address = CLUSTER.service_address(set_name)
+    found = set()
+    for node in CLUSTER.nodes:
+        if CLUSTER.container_state(node) != "running":
+            continue
+        addrs = json.loads(CLUSTER.exec_ok(node, "ip", "-j", "-4", "addr", "show"))
+        if any(a.get("local") == address for link in addrs for a in link.get("addr_info", [])):
+            found.add(node)
+    return found
+
+
+def mac_of(node):
+    return CLUSTER.exec_ok(node, "cat", "/sys/class/net/eth0/address").strip().lower()
+
+
+def bridge_to(address):
+    return json.loads(subprocess.run(["ip", "-j", "route", "get", address], capture_output=True,
+                                     text=True, check=True).stdout)[0]["dev"]
+
+
+def macs_answering(address):
+    """The MAC addresses that answer ARP for `address` on the lab bridge, seen from the host
+    (broadcast probes, so every holder answers each one, not only the first that did)."""
+    proc = subprocess.run(["arping", "-b", "-c", "3", "-w", "4", "-I", bridge_to(address), address],
+                          capture_output=True, text=True, timeout=20, check=False)
+    return {m.lower() for m in re.findall(r"reply from \S+ \[([0-9A-Fa-f:]{17})\]", proc.stdout)}
+
+
+def forget_neighbour(address):
+    """The host's neighbour entry may name the MAC of a node that answered for an address it should
+    not have held (the test put it there): let the next send resolve the address afresh."""
+    subprocess.run(["ip", "neigh", "del", address, "dev", bridge_to(address)], capture_output=True,
+                   check=False)
+
+
+def changed_at(out, task, host, set_name):
+    """Position in the playbook output where `task` reported changed for host on the set's item."""
+    line = "changed: [%s] => (item=set %s: " % (host, set_name)
+    for banner in re.finditer(r"TASK \[[^\]]*%s" % re.escape(task), out):
+        end = out.find("TASK [", banner.end())
+        found = out.find(line, banner.end(), end if end != -1 else len(out))
+        if found != -1:
+            return found
+    pytest.fail("%r did not change %s's service address on %s:\n%s" % (task, set_name, host, out))
+
+
+def assert_break_before_make(run, set_name, old, new):
+    """The address left `old` before it was bound on `new` (plays and tasks run in order)."""
+    assert changed_at(run.out, "Release the service addresses", old, set_name) < \
+        changed_at(run.out, "Bind and announce the service addresses", new, set_name)
+
+
+def record_outage(event, probe, since, run=None, **extra):
+    """What the probing client saw from `since` on, into ADDRESS_REPORT."""
+    seen = probe.outage(since)
+    assert seen["outage"] is not None, "%s: no send to %s was accepted afterwards" % (event, probe.host)
+    OUTAGES[event] = dict(seen, address=probe.host, set=probe.set_name, period_s=probe.period,
+                          playbook_s=round(run.seconds, 2) if run else None, **extra)
+    os.makedirs(os.path.dirname(ADDRESS_REPORT), exist_ok=True)
+    with open(ADDRESS_REPORT, "w", encoding="utf-8") as fh:
+        json.dump({"method": "a client sends one SMS to the set's service address every 100 ms "
+                             "(each send waits at most 2 s); outage = longest run of failed sends, "
+                             "from the start of its first send to the answer of the next accepted one",
+                   "events": OUTAGES}, fh, indent=2, sort_keys=True)
+    return seen
+
+
+def probing(set_name):
+    probe = ClientProbe(CLUSTER, set_name, CLUSTER.service_address(set_name), period=0.1,
+                        timeout=2.0).start()
+    PROBES.append(probe)
+    return probe
 
 
 # --- the story -------------------------------------------------------------------------------
@@ -33,6 +134,39 @@ def test_deployed_cluster_serves_each_set_at_home():
     assert_served_through(WEST, WEST)
     CLUSTER.assert_refused(WEST, EAST)
     CLUSTER.assert_refused(EAST, WEST)
+
+
+def test_each_service_address_is_bound_on_its_serving_node_only():
+    assert holders(EAST) == {EAST} and holders(WEST) == {WEST}
+    assert_served_at_service_address(EAST)
+    assert_served_at_service_address(WEST)
+
+
+def bad_client_sets(tmp_path, **addresses):
+    sets = json.loads(json.dumps(CLUSTER.sets))
+    for name, address in addresses.items():
+        sets[name]["service_address"] = address
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"kannel_client_sets": sets}))
+    return "@%s" % path
+
+
+@pytest.mark.parametrize("addresses, expected", [
+    ({EAST: "10.213.74.32/24", WEST: "10.213.74.36"},
+     ["kannel_client_sets['east'].service_address: 10.213.74.32 is the kannel_cluster_address of node west",
+      "kannel_client_sets['west'].service_address: '10.213.74.36' is not an IPv4 address with a prefix"]),
+    ({EAST: "10.213.74.36/24"},
+     ["kannel_client_sets['west'].service_address: 10.213.74.36 is also the service address of set 'east'"]),
+])
+def test_bad_service_addresses_are_refused_before_any_host_changes(tmp_path, addresses, expected):
+    before = {n: CLUSTER.exec_ok(n, "ip", "-4", "-o", "addr", "show") for n in CLUSTER.nodes}
+    run = CLUSTER.playbook("deploy.yml", "-e", bad_client_sets(tmp_path, **addresses))
+    assert run.rc != 0
+    out = " ".join(run.out.split())
+    for message in expected:
+        assert message in out, run.out
+    assert "Stage 2" not in run.out and sum(run.changed.values()) == 0, run.out
+    assert {n: CLUSTER.exec_ok(n, "ip", "-4", "-o", "addr", "show") for n in CLUSTER.nodes} == before
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -64,7 +198,14 @@ def test_takeover_check_mode_changes_nothing():
 
 
 def test_planned_takeover_of_a_healthy_node():
+    probe = probing(WEST)
+    started = time.time()
     run = CLUSTER.playbook_ok("takeover.yml", "-e", "failed=%s" % WEST)
+    probe.stop_after_accepted(since=time.time())
+    seen = record_outage("planned takeover (%s onto %s)" % (WEST, EAST), probe, started, run)
+    assert seen["outage"] < run.seconds, seen  # the address moved within the run
+    assert_break_before_make(run, WEST, WEST, EAST)
+    assert holders(WEST) == {EAST}
     assert "Fencing of %s: done" % WEST in run.out
     CLUSTER.wait_serving(EAST, [EAST, WEST])
     CLUSTER.wait_serving(WEST, [])
@@ -73,8 +214,35 @@ def test_planned_takeover_of_a_healthy_node():
     WATCH.assert_never_bound_twice()
 
 
+def test_refused_failback_gives_the_set_and_its_address_back():
+    # the provider refuses west's account, so a message for set west stays queued on east and
+    # the failback's drain gives up: east must serve the set again, its address included
+    CLUSTER.sim("/refuse", {"account": "w1", "refuse": True})
+    try:
+        CLUSTER.sim("/kick", {"account": "w1"})
+        CLUSTER.wait_until("W1 on %s to lose its bind" % EAST,
+                           lambda: CLUSTER.node_view(EAST)[0].get("W1") != "online", 20)
+        status, body, _text = CLUSTER.send_to(CLUSTER.service_address(WEST), WEST)
+        assert status == 202 and body.startswith("3:"), (status, body)  # queued on east
+        run = CLUSTER.playbook("failback.yml", "-e", "node=%s" % WEST, "-e", "failback_drain_timeout=1")
+        assert run.rc != 0 and "%s serves both sets again" % EAST in " ".join(run.out.split()), run.out
+        assert_break_before_make(run, WEST, EAST, EAST)  # released, then bound again on east
+        assert holders(WEST) == {EAST}
+        status, body, _text = CLUSTER.send_to(CLUSTER.service_address(WEST), WEST)
+        assert status == 202, (status, body)
+    finally:
+        CLUSTER.sim("/refuse", {"account": "w1", "refuse": False})
+
+
 def test_planned_failback():
+    probe = probing(WEST)
+    started = time.time()
     run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST)
+    probe.stop_after_accepted(since=time.time())
+    seen = record_outage("planned failback (%s home)" % WEST, probe, started, run)
+    assert seen["outage"] < run.seconds, seen
+    assert_break_before_make(run, WEST, EAST, WEST)
+    assert holders(WEST) == {WEST}
     assert re.search(r"Gap \(set %s not accepting messages\): [0-9.]+ s" % WEST, run.out)
     CLUSTER.wait_serving(EAST, [EAST])
     CLUSTER.wait_serving(WEST, [WEST])
@@ -83,12 +251,21 @@ def test_planned_failback():
 
 
 def test_killed_node_is_taken_over():
+    assert_served_at_service_address(EAST)
     # podman kill only: CLUSTER.kill would also end east's provider sessions for it, and whether
     # they end by themselves before west binds is part of what this step measures.
+    killed = time.time()
     assert CLUSTER.podman("kill", EAST).returncode == 0
+    probe = probing(EAST)  # from the kill on: every send until the takeover fails
     run = CLUSTER.playbook_ok("takeover.yml", "-e", "failed=%s" % EAST)
+    probe.stop_after_accepted(since=time.time())
+    accepted = [t1 for t0, t1, ok in probe.snapshot() if ok]
+    record_outage("takeover of killed %s by %s" % (EAST, WEST), probe, killed, run,
+                  kill_to_first_accepted_s=round(min(accepted) - killed, 2))
     assert "%s cannot be reached" % EAST in run.out
+    assert holders(EAST) == {WEST}
     CLUSTER.wait_serving(WEST, [EAST, WEST])
+    assert_served_at_service_address(EAST)
     assert_served_through(WEST, EAST)
     assert_served_through(WEST, WEST)
     WATCH.assert_never_bound_twice()
@@ -116,23 +293,51 @@ def test_returning_node_stays_fenced():
     assert serving["sets"] == [] and "guard" in serving["changed_by"]
     CLUSTER.assert_refused(EAST, EAST)
     WATCH.assert_never_bound_twice()
+    # its old address is answered by the survivor alone (no duplicate on the network)
+    assert holders(EAST) == {WEST}
+    assert macs_answering(CLUSTER.service_address(EAST)) == {mac_of(WEST)}
 
 
-def test_status_reports_the_takeover():
+def test_status_reports_the_takeover_and_an_address_conflict():
+    # east as a node that was frozen, not dead, while its set moved: it still holds the address
+    address = CLUSTER.service_address(EAST)
+    CLUSTER.exec_ok(EAST, "ip", "addr", "add", CLUSTER.sets[EAST]["service_address"], "dev", "eth0")
+    assert macs_answering(address) == {mac_of(EAST), mac_of(WEST)}  # the check sees a duplicate
     run = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
     assert "taken over: %s on %s" % (EAST, WEST) in run.out
+    assert "CONFLICT: service address %s of set %s bound on %s and %s" % (
+        CLUSTER.sets[EAST]["service_address"], EAST, EAST, WEST) in " ".join(run.out.split())
     with open(STATUS_FILE, encoding="utf-8") as fh:
         cluster = json.load(fh)["clusters"][0]
     assert cluster["normal"] is False
     assert {s["set"]: s["active_on"] for s in cluster["sets"]} == {EAST: [WEST], WEST: [WEST]}
+    assert {s["set"]: [b["node"] for b in s["service_address_bound_on"]] for s in cluster["sets"]} \
+        == {EAST: [EAST, WEST], WEST: [WEST]}
     assert sum(run.changed.get(n, 0) for n in CLUSTER.nodes) == 0
 
 
+def test_start_up_guard_releases_the_address_of_a_set_the_node_does_not_serve():
+    since = time.time()
+    CLUSTER.exec_ok(EAST, "systemctl", "restart", BEARERBOX)
+    CLUSTER.wait_bearerbox_up(EAST)
+    assert "released service address %s/24 dev eth0 of set %s" % (
+        CLUSTER.service_address(EAST), EAST) in CLUSTER.journal_since(EAST, BEARERBOX, since)
+    assert holders(EAST) == {WEST}
+    CLUSTER.assert_fenced(EAST)
+    assert macs_answering(CLUSTER.service_address(EAST)) == {mac_of(WEST)}
+    forget_neighbour(CLUSTER.service_address(EAST))
+    assert_served_at_service_address(EAST)
+
+
 def test_deploy_during_takeover_keeps_it():
+    # an address left on the fenced node (as above) is released by deploy too (runbook: CONFLICT)
+    CLUSTER.exec_ok(EAST, "ip", "addr", "add", CLUSTER.sets[EAST]["service_address"], "dev", "eth0")
     CLUSTER.playbook_ok("deploy.yml")
+    forget_neighbour(CLUSTER.service_address(EAST))
     CLUSTER.wait_serving(WEST, [EAST, WEST], timeout=10)
     CLUSTER.assert_fenced(EAST)
     assert_served_through(WEST, EAST)
+    assert holders(EAST) == {WEST} and holders(WEST) == {WEST}  # where the serving state says
     WATCH.assert_never_bound_twice()
 
 
@@ -143,7 +348,15 @@ def test_failback_check_mode_changes_nothing():
 
 
 def test_failback_returns_the_set_home():
-    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % EAST)
+    probe = probing(EAST)
+    started = time.time()
+    run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % EAST)
+    probe.stop_after_accepted(since=time.time())
+    seen = record_outage("failback (%s home from %s)" % (EAST, WEST), probe, started, run)
+    assert seen["outage"] < run.seconds, seen
+    assert_break_before_make(run, EAST, WEST, EAST)
+    assert holders(EAST) == {EAST} and holders(WEST) == {WEST}
+    assert_served_at_service_address(EAST)
     CLUSTER.wait_serving(EAST, [EAST])
     CLUSTER.wait_serving(WEST, [WEST])
     assert_served_through(EAST, EAST)
@@ -158,11 +371,16 @@ def test_failback_again_changes_nothing():
 def test_status_reports_normal_operation():
     run = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
     assert "Cluster %s: normal operation" % CLUSTER.name in run.out
+    for name in CLUSTER.nodes:
+        assert "service address %s: bound on %s (eth0)" % (
+            CLUSTER.sets[name]["service_address"], name) in run.out
 
 
 def test_every_accepted_message_arrived_exactly_once_and_no_double_bind():
     assert CLUSTER.sent, "the story sent nothing"
     CLUSTER.assert_delivered_once(CLUSTER.sent)
+    for probe in PROBES:  # what the clients sent to a service address left on the set's accounts
+        assert_delivered_on_set_accounts(probe.texts, probe.set_name)
     WATCH.assert_never_bound_twice()
     # the bind counts above cover every provider account of the inventory
     assert set(CLUSTER.sim("/state")["accounts"]) >= CLUSTER.accounts

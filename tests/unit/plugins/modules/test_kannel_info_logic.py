@@ -92,7 +92,7 @@ def test_normalize_sets_rejects_bad_shapes():
                              "d": []})[1]
     assert len(errors) == 4
     sets, errors = normalize_sets({"a": None, "b": {"links": ["l"], "smsbox": "b"}})
-    assert errors == [] and sets["a"] == {"links": [], "smsbox": None}
+    assert errors == [] and sets["a"] == {"links": [], "smsbox": None, "service_address": None}
 
 
 def test_command_password_checked_with_a_command_that_names_no_link():
@@ -139,3 +139,53 @@ def test_serving_file_unreadable_is_an_error_not_a_crash(tmp_path, text):
     state = read_serving(str(path))
     assert state["recorded"] is True and state["sets"] is None
     assert str(path) in state["error"]
+
+
+# --- service addresses (read from the host's `ip -j -4 addr show`, as parse_addresses gives them)
+ADDR_SETS = {
+    "node-a": {"links": ["s-online"], "smsbox": "node-a", "service_address": "10.0.0.35/24"},
+    "node-b": {"links": ["s-spare"], "smsbox": None, "service_address": "10.0.0.36/24"},
+}
+HOST = [{"interface": "eth0", "address": "10.0.0.31", "prefix": 24},
+        {"interface": "eth0", "address": "10.0.0.35", "prefix": 24}]
+
+
+def test_service_address_bound_where_its_set_is_served_is_healthy():
+    health, reasons, sets = judge(parse_status(fixture("mixed.xml")), ADDR_SETS, ["node-a"], HOST)
+    assert health == "healthy" and reasons == []
+    assert sets["node-a"]["service_address"] == {"address": "10.0.0.35/24", "bound": True,
+                                                 "interface": "eth0"}
+    assert sets["node-b"]["service_address"]["bound"] is False
+
+
+def test_service_address_of_a_set_not_served_here_degrades():
+    host = HOST + [{"interface": "eth0", "address": "10.0.0.36", "prefix": 24}]
+    health, reasons, _ = judge(parse_status(fixture("mixed.xml")), ADDR_SETS, ["node-a"], host)
+    assert health == "degraded"
+    assert reasons == ["service address 10.0.0.36/24 of set node-b (not expected active here) is "
+                       "bound on eth0"]
+
+
+def test_service_address_missing_on_the_serving_node_degrades():
+    health, reasons, _ = judge(parse_status(fixture("mixed.xml")), ADDR_SETS, ["node-a"], HOST[:1])
+    assert health == "degraded"
+    assert reasons == ["service address 10.0.0.35/24 of expected-active set node-a is not bound on "
+                       "this node (its clients cannot reach it here)"]
+
+
+def test_service_address_is_reported_when_bearerbox_is_down():
+    gw = FakeBearerbox(password="pw")
+    gw.down = True
+    res = report(KannelAdmin("http://127.0.0.1:13000", "pw", 5, fetch=gw), ADDR_SETS, ["node-b"],
+              local_addresses=HOST)
+    assert res["health"] == "down"
+    assert res["sets"]["node-a"]["service_address"]["bound"] is True
+
+
+def test_sets_without_service_address_report_none_and_bad_ones_are_refused():
+    sets, errors = normalize_sets({"a": {"links": ["x"], "service_address": "10.0.0.35"},
+                                   "b": {"links": ["y"]}})
+    assert errors and "service_address" in errors[0]
+    assert sets["b"]["service_address"] is None
+    _, _, reports = judge(parse_status(fixture("mixed.xml")), {"b": sets["b"]}, None, HOST)
+    assert reports["b"]["service_address"] is None
