@@ -44,9 +44,18 @@ options:
         if a link of an expected set is not online, its smsbox is not connected or its service
         address is not bound here, or if a link of a set that is not expected is loaded, its smsbox
         connected or its service address bound here.
-      - When omitted, only the gateway itself is judged.
+      - When omitted, the sets recorded in O(serving_file) are expected when that option is
+        given; otherwise only the gateway itself is judged.
     type: list
     elements: str
+  serving_file:
+    description:
+      - Path of the node's recorded serving state (C(serving.json), written by takeover, failback
+        and deploy), read on the node in the same run as the status page, so a playbook learns
+        what the node should serve and what it does serve with one module run.
+      - Returned as RV(serving). A file that is absent means nothing recorded (no set expected);
+        a file that cannot be read or parsed is reported as a reason and expects no set.
+    type: path
   command_password:
     description:
       - When given, also check that bearerbox accepts this password for commands (its
