@@ -43,6 +43,9 @@ Control API (``--control``, loopback only; every answer is JSON)::
                                  do (recorded as bind_refused, reason "second bind"); answers
                                  {"second_bind": policy}; /reset sets accept again; also
                                  ``--second-bind``; ``/state`` shows it
+    POST /bind-delay             {"seconds": x} -> answer binds x seconds late from now on (as
+                                 ``--bind-delay``; see below); answers {"bind_delay": x}; /reset
+                                 restores the start value
 
 Events (JSON lines; ``t`` is epoch seconds)::
 
@@ -485,7 +488,7 @@ class SmscSimulator:
         self.system_id = system_id
         self.dc0_charset = dc0_charset
         self.verbose = verbose
-        self.bind_delay = float(bind_delay)
+        self.bind_delay = self._initial_bind_delay = float(bind_delay)
         self._refused = set()
         self.set_second_bind(second_bind)
         self._log_stream = log
@@ -885,6 +888,7 @@ class SmscSimulator:
             self._events.clear()
             self._refused.clear()
             self.second_bind = "accept"
+            self.bind_delay = self._initial_bind_delay
             bound = {}
             for s in self._sessions.values():
                 if s.bound:
@@ -996,7 +1000,7 @@ class SmscSimulator:
             "/messages": lambda: self.messages(query.get("account")),
             "/events": lambda: self.events(query.get("account")),
         }
-        posts = ("/reset", "/deliver", "/kick", "/refuse", "/second-bind")
+        posts = ("/reset", "/deliver", "/kick", "/refuse", "/second-bind", "/bind-delay")
         if path in gets:
             if method not in ("GET", "HEAD"):
                 return 405, {"error": "use GET for %s" % path}
@@ -1018,6 +1022,12 @@ class SmscSimulator:
             if not isinstance(args.get("account"), str):
                 return 400, {"error": "account is required"}
             return 200, {"kicked": await self._kick(args["account"])}
+        if path == "/bind-delay":
+            seconds = args.get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 30:
+                return 400, {"error": "seconds must be a number from 0 to 30"}
+            self.bind_delay = float(seconds)
+            return 200, {"bind_delay": self.bind_delay}
         if path == "/second-bind":
             try:
                 return 200, {"second_bind": self.set_second_bind(args.get("policy"))}

@@ -506,3 +506,13 @@ def test_second_bind_refused_only_while_the_first_is_bound(sim, clients):
     first.close()
     sim.wait_for(lambda: acct(sim, "acct1")["binds_now"] == 0)
     assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+
+
+def test_bind_delay_set_through_the_control_api(sim, clients):
+    assert http(sim, "POST", "/bind-delay", {"seconds": 0.3}) == (200, {"bind_delay": 0.3})
+    started = time.monotonic()
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+    assert time.monotonic() - started >= 0.3
+    assert http(sim, "POST", "/bind-delay", {"seconds": "slow"})[0] == 400
+    sim.reset()
+    assert sim.bind_delay == 0.0
