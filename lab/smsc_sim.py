@@ -39,8 +39,9 @@ Control API (``--control``, loopback only; every answer is JSON)::
                                  recorded as disconnect), answers {"kicked": n}
     POST /second-bind            {"policy": "accept"|"refuse"} -> how a bind of an account that is
                                  bound already (on another session) is answered: accept (counted,
-                                 binds_now 2) or refuse with ESME_RALYBND, as most real providers
-                                 do (recorded as bind_refused, reason "second bind"); answers
+                                 binds_now 2) or refuse with ESME_RALYBND and close the session,
+                                 as most real providers do (recorded as bind_refused, reason
+                                 "second bind"); answers
                                  {"second_bind": policy}; /reset sets accept again; also
                                  ``--second-bind``; ``/state`` shows it
     POST /bind-delay             {"seconds": x} -> answer binds x seconds late from now on (as
@@ -762,6 +763,11 @@ class SmscSimulator:
                          status=refusal[0], reason=refusal[1], system_type=bind["system_type"])
             session.account = None
             session.send(resp_id, refusal[0], seq, cstring(self.system_id))
+            if refusal[1] == "second bind":
+                # Such a provider also ends the session; Kannel 1.4.5 would otherwise sit on the
+                # open, unbound connection and never bind again (measured).
+                session.closing = True
+                session.writer.close()
             return
         with self._lock:
             session.account = sysid
