@@ -260,10 +260,11 @@ class Cluster:
 
     def cut_off_from_quorum(self, node, cut):
         """Cut (or heal) node's traffic to every quorum address (`ip rule` with the TCP port: the
-        provider listens on the same host, and the node must still reach it)."""
+        provider listens on the same host, and the node must still reach it). Protocol 6 = TCP:
+        the image has no /etc/protocols."""
         for address in self.vars.get("kannel_quorum_addresses", []):
             host, port = address.rsplit(":", 1)
-            self.exec_ok(node, "ip", "rule", "add" if cut else "del", "to", host, "ipproto", "tcp",
+            self.exec_ok(node, "ip", "rule", "add" if cut else "del", "to", host, "ipproto", "6",
                          "dport", port, "prohibit")
 
     def unreachable_inventory(self, node):
