@@ -58,6 +58,20 @@ def at_home(node):
         return False
 
 
+def heal_network():
+    """Remove every cut a fault test may have left (before anything else: with the partition in
+    place and the suite's quorum address gone, both nodes would give up their sets)."""
+    for node in CLUSTER.nodes:
+        if CLUSTER.container_state(node) != "running":
+            continue
+        CLUSTER.podman("exec", node, "ip", "route", "del", "prohibit",
+                       "%s/32" % CLUSTER.address[CLUSTER.peer(node)])
+        try:
+            CLUSTER.cut_off_from_quorum(node, cut=False)
+        except AssertionError:
+            pass  # it was not cut off
+
+
 def restore_normal_operation():
     """Undo what a failed fault test left: nodes up, network whole, bearerbox up, sets at home."""
     for node in CLUSTER.nodes:
@@ -67,12 +81,7 @@ def restore_normal_operation():
         elif state != "running":
             CLUSTER.podman("start", node)
         CLUSTER.wait_booted(node)
-        CLUSTER.podman("exec", node, "ip", "route", "del", "prohibit",
-                       "%s/32" % CLUSTER.address[CLUSTER.peer(node)])
-        try:
-            CLUSTER.cut_off_from_quorum(node, cut=False)
-        except AssertionError:
-            pass  # it was not cut off
+    heal_network()
     for node in CLUSTER.nodes:
         if CLUSTER.unit_state(node, BEARERBOX) != "active":
             CLUSTER.exec_ok(node, "systemctl", "start", BEARERBOX)
@@ -89,6 +98,7 @@ def fixture_fault(request):
     fault = Fault()
     started = time.time()
     yield fault
+    heal_network()
     restored = not all(at_home(n) for n in CLUSTER.nodes)
     if restored:
         restore_normal_operation()
