@@ -123,7 +123,9 @@ def watch(node, monkeypatch):
     are what the test sets; applying a give-up is recorded, not done (tested on its own below)."""
     guard, cfg, _active = node
     seen = {"peer": None, "quorum": None, "released": 0}
-    monkeypatch.setattr(guard, "ask_peer", lambda c, t: seen["peer"])
+    # the peer's host answers whenever its bearerbox gives a status, unless the test says otherwise
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (seen.get("host", seen["peer"] is not None),
+                                                           seen["peer"]))
     monkeypatch.setattr(guard, "quorum_reached", lambda a, t: seen["quorum"])
 
     def release(c):
@@ -342,3 +344,28 @@ def test_quorum_address_reached_by_a_tcp_connection(node):
             assert guard.quorum_reached([closed_port], 1) is None
         finally:
             closed.close()
+
+
+def test_quorum_a_peer_host_that_answers_without_bearerbox_counts_as_reached(watch):
+    # fresh deploy or maintenance: the peer's admin port refuses the connection (host up)
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    seen["host"] = True
+    w = make(quorum=True)
+    for _ in range(30):
+        clock.now += 1
+        assert w.step() is None
+    assert json.load(open(cfg["state_file"]))["peer_reachable"] is True
+
+
+def test_peer_probe_tells_a_refused_connection_from_silence(node, monkeypatch):
+    guard, cfg, _active = node
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: the host refuses
+        cfg["peer_admin_url"] = "http://127.0.0.1:%d" % closed.getsockname()[1]
+        assert guard.probe_peer(cfg, 1) == (True, None)
+
+    def silent(url, password, timeout):
+        raise guard.urllib.error.URLError(socket.timeout("timed out"))
+    monkeypatch.setattr(guard, "fetch_status", silent)
+    assert guard.probe_peer(cfg, 1) == (False, None)
