@@ -11,7 +11,7 @@ Command line::
     python3 lab/smsc_sim.py --listen 10.213.74.1:2775 --control 127.0.0.1:8775 \\
         (--accounts FILE | --any-account) [--events FILE] [--pidfile FILE] \\
         [--system-id NAME] [--dc0-charset gsm|latin-1|utf-8|ascii] [--bind-delay SECONDS] \\
-        [--verbose]
+        [--second-bind accept|refuse] [--verbose]
 
 ``--accounts FILE``: JSON object ``{"system_id": "password", ...}``. An unknown system_id is refused
 with ESME_RINVSYSID (0x0F), a wrong password with ESME_RINVPASWD (0x0E).
@@ -21,7 +21,8 @@ Control API (``--control``, loopback only; every answer is JSON)::
     GET  /health                 {"ok": true}
     GET  /state                  {"accounts": {sysid: {binds_now, binds_max, binds_total, unbinds,
                                   disconnects, submits, delivers, enquire_links, binds_refused,
-                                  peers: [ip, ...]}}, "listen": "host:port", "sessions": [...]}
+                                  peers: [ip, ...]}}, "listen": "host:port", "second_bind":
+                                  "accept"|"refuse", "sessions": [...]}
     GET  /messages[?account=X]   submit events (oldest first)
     GET  /events[?account=X]     all events
     POST /reset                  clear events and counters (binds_max := binds_now,
@@ -36,6 +37,16 @@ Control API (``--control``, loopback only; every answer is JSON)::
                                  answers {"refusing": [account, ...]}; /reset ends every refusal
     POST /kick                   {"account"} -> drop every session of the account (TCP close,
                                  recorded as disconnect), answers {"kicked": n}
+    POST /second-bind            {"policy": "accept"|"refuse"} -> how a bind of an account that is
+                                 bound already (on another session) is answered: accept (counted,
+                                 binds_now 2) or refuse with ESME_RALYBND and close the session,
+                                 as most real providers do (recorded as bind_refused, reason
+                                 "second bind"); answers
+                                 {"second_bind": policy}; /reset sets accept again; also
+                                 ``--second-bind``; ``/state`` shows it
+    POST /bind-delay             {"seconds": x} -> answer binds x seconds late from now on (as
+                                 ``--bind-delay``; see below); answers {"bind_delay": x}; /reset
+                                 restores the start value
 
 Events (JSON lines; ``t`` is epoch seconds)::
 
@@ -468,7 +479,7 @@ class SmscSimulator:
 
     def __init__(self, listen=("127.0.0.1", 0), control=("127.0.0.1", 0), accounts=None,
                  events_path=None, system_id="smscsim", dc0_charset="gsm", verbose=False,
-                 log=None, bind_delay=0.0):
+                 log=None, bind_delay=0.0, second_bind="accept"):
         if control is not None and not is_loopback(control[0]):
             raise ValueError("the control API listens on loopback only, not %r" % (control[0],))
         self.listen_addr = (listen[0], int(listen[1]))
@@ -478,8 +489,9 @@ class SmscSimulator:
         self.system_id = system_id
         self.dc0_charset = dc0_charset
         self.verbose = verbose
-        self.bind_delay = float(bind_delay)
+        self.bind_delay = self._initial_bind_delay = float(bind_delay)
         self._refused = set()
+        self.set_second_bind(second_bind)
         self._log_stream = log
         self.port = None
         self.control_port = None
@@ -735,6 +747,8 @@ class SmscSimulator:
         refusal = None
         if sysid in self._refused:
             refusal = (ESME_RBINDFAIL, "refused through the control API")
+        elif self.second_bind == "refuse" and sysid in self._stats and self._stats[sysid].binds_now:
+            refusal = (ESME_RALYBND, "second bind")
         elif self.accounts is not None:
             if sysid not in self.accounts:
                 refusal = (ESME_RINVSYSID, "unknown system_id")
@@ -749,6 +763,11 @@ class SmscSimulator:
                          status=refusal[0], reason=refusal[1], system_type=bind["system_type"])
             session.account = None
             session.send(resp_id, refusal[0], seq, cstring(self.system_id))
+            if refusal[1] == "second bind":
+                # Such a provider also ends the session; Kannel 1.4.5 would otherwise sit on the
+                # open, unbound connection and never bind again (measured).
+                session.closing = True
+                session.writer.close()
             return
         with self._lock:
             session.account = sysid
@@ -858,6 +877,7 @@ class SmscSimulator:
             return {
                 "accounts": {name: acct.as_dict() for name, acct in sorted(self._stats.items())},
                 "listen": self.listen,
+                "second_bind": self.second_bind,
                 "sessions": [s.describe() for s in sorted(self._sessions.values(),
                                                           key=lambda s: s.id)],
             }
@@ -873,6 +893,8 @@ class SmscSimulator:
         with self._lock:
             self._events.clear()
             self._refused.clear()
+            self.second_bind = "accept"
+            self.bind_delay = self._initial_bind_delay
             bound = {}
             for s in self._sessions.values():
                 if s.bound:
@@ -908,6 +930,13 @@ class SmscSimulator:
         with self._lock:
             (self._refused.add if refuse else self._refused.discard)(account)
             return sorted(self._refused)
+
+    def set_second_bind(self, policy):
+        """accept|refuse a bind of an account already bound on another session; returns it."""
+        if policy not in ("accept", "refuse"):
+            raise ValueError("policy must be accept or refuse, not %r" % (policy,))
+        self.second_bind = policy
+        return policy
 
     def kick(self, account):
         """Close every bound session of account at TCP level; returns how many."""
@@ -977,7 +1006,7 @@ class SmscSimulator:
             "/messages": lambda: self.messages(query.get("account")),
             "/events": lambda: self.events(query.get("account")),
         }
-        posts = ("/reset", "/deliver", "/kick", "/refuse")
+        posts = ("/reset", "/deliver", "/kick", "/refuse", "/second-bind", "/bind-delay")
         if path in gets:
             if method not in ("GET", "HEAD"):
                 return 405, {"error": "use GET for %s" % path}
@@ -999,6 +1028,17 @@ class SmscSimulator:
             if not isinstance(args.get("account"), str):
                 return 400, {"error": "account is required"}
             return 200, {"kicked": await self._kick(args["account"])}
+        if path == "/bind-delay":
+            seconds = args.get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 30:
+                return 400, {"error": "seconds must be a number from 0 to 30"}
+            self.bind_delay = float(seconds)
+            return 200, {"bind_delay": self.bind_delay}
+        if path == "/second-bind":
+            try:
+                return 200, {"second_bind": self.set_second_bind(args.get("policy"))}
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
         if path == "/refuse":
             if not isinstance(args.get("account"), str) or not isinstance(args.get("refuse", True), bool):
                 return 400, {"error": "account (string) is required, refuse must be true or false"}
@@ -1038,6 +1078,8 @@ def main(argv=None):
                     help="how data_coding 0 is decoded/encoded (Kannel's default is GSM 03.38)")
     ap.add_argument("--bind-delay", type=float, default=0.0, metavar="SECONDS",
                     help="answer binds this much later (a slow provider)")
+    ap.add_argument("--second-bind", default="accept", choices=("accept", "refuse"),
+                    help="answer to a bind of an account bound already on another session")
     ap.add_argument("--verbose", action="store_true", help="also log every PDU")
     args = ap.parse_args(argv)
 
@@ -1070,7 +1112,7 @@ def main(argv=None):
     sim = SmscSimulator(listen=listen, control=control, accounts=accounts,
                         events_path=args.events, system_id=args.system_id,
                         dc0_charset=args.dc0_charset, verbose=args.verbose,
-                        bind_delay=args.bind_delay)
+                        bind_delay=args.bind_delay, second_bind=args.second_bind)
     try:
         sim.start()
     except OSError as exc:

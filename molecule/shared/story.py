@@ -10,7 +10,10 @@ import json
 import os
 import re
 import signal
+import socket
+import socketserver
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -255,6 +258,25 @@ class Cluster:
             self.exec_ok(node, "ip", "route", "add" if cut else "del", "prohibit",
                          "%s/32" % self.address[self.peer(node)])
 
+    def cut_off_from_quorum(self, node, cut):
+        """Cut (or heal) node's traffic to every quorum address (`ip rule` with the TCP port: the
+        provider listens on the same host, and the node must still reach it). Protocol 6 = TCP:
+        the image has no /etc/protocols."""
+        for address in self.vars.get("kannel_quorum_addresses", []):
+            host, port = address.rsplit(":", 1)
+            self.exec_ok(node, "ip", "rule", "add" if cut else "del", "to", host, "ipproto", "6",
+                         "dport", port, "prohibit")
+
+    def unreachable_inventory(self, node):
+        """An extra inventory (-i after the scenario's) in which the controller cannot reach node:
+        its podman connection names a container that does not exist, as a node cut off from the
+        controller's network looks to Ansible (UNREACHABLE)."""
+        fd, path = tempfile.mkstemp(prefix="unreachable-%s-" % node, suffix=".yml")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yaml.safe_dump({"all": {"children": {"kannel_nodes": {"children": {self.name: {
+                "hosts": {node: {"ansible_host": "%s-cut-off-from-the-controller" % node}}}}}}}}, fh)
+        return path
+
     # --- SMS ----------------------------------------------------------------------------------
 
     def send(self, via, set_name, note=None):
@@ -418,9 +440,54 @@ class BindWatch:
                 peak[ev["account"]] = max(peak.get(ev["account"], 0), ev["binds_now"])
         return peak
 
+    def overlap_seconds(self):
+        """Per account: how long it was bound more than once at a time (from the event log)."""
+        overlap = {}
+        for account in self.cluster.accounts:
+            events = sorted((e for e in self.cluster.sim("/events") if e["account"] == account
+                             and e["event"] in ("bind", "unbind", "disconnect")),
+                            key=lambda e: e["t"])
+            now, since, total = self.at_start.get(account, 0), self.since, 0.0
+            for ev in events:
+                if ev["t"] < self.since:
+                    now = ev["binds_now"]
+                    continue
+                if now > 1:
+                    total += ev["t"] - since
+                now, since = ev["binds_now"], ev["t"]
+            if now > 1:
+                total += time.time() - since
+            overlap[account] = round(total, 3)
+        return overlap
+
     def assert_never_bound_twice(self):
         peak = self.max_binds()
         twice = {a: n for a, n in peak.items() if n > 1}
         assert twice == {}, "provider accounts bound more than once at a time: %s (binds: %s)" % (
             twice, [(e["account"], e["peer"]) for e in self.cluster.sim("/events")
                     if e["event"] == "bind" and e["t"] >= self.since and e["account"] in twice])
+
+
+class Witness:
+    """A quorum address of the lab (the scenario's kannel_quorum_addresses): a TCP port on the lab
+    host that accepts connections, as sshd on a watcher's host would."""
+
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+
+        class Accept(socketserver.BaseRequestHandler):
+            def handle(self):
+                pass  # the connection is the answer
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server((host, int(port)), Accept)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        socket.create_connection((host, int(port)), timeout=2).close()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

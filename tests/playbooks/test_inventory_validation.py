@@ -182,6 +182,23 @@ CASES = {
         ["kannel_client_sets['alpha'].service_interface"]),
     "cluster variable overridden on one host": (
         lambda inv: hosts(inv)["beta"].update(kannel_links=[]), ["kannel_links", "differs"]),
+    "quorum wait shorter than the watcher's": (
+        lambda inv: cluster_vars(inv).update(kannel_quorum_addresses=["192.0.2.50:22"],
+                                             kannel_quorum_seconds=20),
+        ["kannel_watch_failure_seconds: 30 s is shorter than kannel_quorum_seconds (20 s)",
+         "= 38 s"]),
+    "quorum on without an address": (lambda inv: cluster_vars(inv).update(kannel_quorum=True),
+                                     ["kannel_quorum: true needs at least one address"]),
+    "quorum address without a port": (
+        lambda inv: cluster_vars(inv).update(kannel_quorum_addresses=["192.0.2.50"]),
+        ["kannel_quorum_addresses[0]: '192.0.2.50' is not IPv4:port"]),
+    "quorum setting on one host only": (
+        lambda inv: hosts(inv)["beta"].update(kannel_quorum_seconds=12),
+        ["kannel_quorum_seconds: differs"]),
+    "fence command not a string": (lambda inv: hosts(inv)["alpha"].update(kannel_fence_command=["a"]),
+                                   ["kannel_fence_command"]),
+    "fence timeout zero": (lambda inv: hosts(inv)["alpha"].update(kannel_fence_timeout=0),
+                           ["kannel_fence_timeout: 0 must be at least 1"]),
 }
 
 
@@ -198,8 +215,11 @@ def test_bad_inventory_fails_before_any_host_is_contacted(tmp_path, case):
         assert secret not in out, "secret %r shown in the output" % secret
 
 
-def test_valid_inventory_passes_validation_then_contacts_hosts(tmp_path):
-    rc, out, _ = run_deploy(tmp_path, copy.deepcopy(GOOD))
+@pytest.mark.parametrize("extra", [{}, {"kannel_quorum_addresses": ["192.0.2.50:22"],
+                                       "kannel_watch_failure_seconds": 28}])
+def test_valid_inventory_passes_validation_then_contacts_hosts(tmp_path, extra):
+    # with quorum on, 28 s is exactly the watcher's minimum for the defaults (10 + 2x5 + 2x3 + 2)
+    rc, out, _ = run_deploy(tmp_path, mutate(lambda inv: cluster_vars(inv).update(extra)))
     assert rc != 0
     assert "Stage 2" in out, out
     assert "UNREACHABLE" in out, out

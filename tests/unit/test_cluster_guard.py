@@ -1,16 +1,22 @@
-"""The start-up guard's file decisions (roles/kannel_node/files/kannel-cluster-guard), on a temp
-node layout; the peer does not answer (policy serve) unless a test says otherwise."""
+"""The guard's decisions (roles/kannel_node/files/kannel-cluster-guard), on a temp node layout: the
+start-up guard's file decisions and the runtime guard's (watch) give-ups; the peer does not answer
+(policy serve) unless a test says otherwise."""
 import importlib.machinery
 import importlib.util
 import json
 import os
+import socket
 import stat
+import subprocess
 import sys
+import time
 
 import pytest
 
-GUARD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                     "roles", "kannel_node", "files", "kannel-cluster-guard")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GUARD = os.path.join(REPO, "roles", "kannel_node", "files", "kannel-cluster-guard")
+# On a node the role installs the status parser beside the guard.
+MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")
 
 
 def load_guard():
@@ -18,10 +24,12 @@ def load_guard():
     spec = importlib.util.spec_from_loader(loader.name, loader)
     module = importlib.util.module_from_spec(spec)
     keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the role
+    sys.path.insert(0, MODULE_UTILS)
     try:
         loader.exec_module(module)
     finally:
         sys.dont_write_bytecode = keep
+        sys.path.remove(MODULE_UTILS)
     return module
 
 
@@ -39,7 +47,10 @@ def node(tmp_path):
                     "node-b": {"links": ["B1"], "smsbox": "node-b"}},
            "serving_file": str(tmp_path / "serving.json"), "active_dir": str(active),
            "available_dir": str(avail), "stand_ins": {"A1": "A1.held", "A2": "A2.held"},
-           "wait_seconds": 0, "peer_unreachable": "serve"}
+           "wait_seconds": 0, "peer_unreachable": "serve",
+           "admin_url": "http://127.0.0.1:9", "admin_password": "secret-admin", "interval": 1,
+           "smsbox_unit_prefix": "kannel-smsbox@", "state_file": str(tmp_path / "run" / "guard.json"),
+           "quorum": {"enabled": False, "addresses": [], "seconds": 10}}
     guard = load_guard()
     guard.peer_active_sets = lambda c: None  # the peer does not answer
     return guard, cfg, active
@@ -173,3 +184,292 @@ def test_start_serving_its_own_set_keeps_its_address(addresses):
     serve(cfg, ["node-a"])
     assert guard.guard_bearerbox(cfg) == 0
     assert fake.interfaces["eth0"] == [("10.0.0.31", 24), ("10.0.0.35", 24)]
+
+
+# --- runtime guard ------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def watch(node, monkeypatch):
+    """A runtime guard on node-a with a fake clock; the peer's answer and the quorum addresses'
+    are what the test sets; applying a give-up is recorded, not done (tested on its own below)."""
+    guard, cfg, _active = node
+    seen = {"peer": None, "quorum": None, "released": 0}
+    # the peer's host answers whenever its bearerbox gives a status, unless the test says otherwise
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (seen.get("host", seen["peer"] is not None),
+                                                           seen["peer"]))
+    monkeypatch.setattr(guard, "quorum_reached", lambda a, t: seen["quorum"])
+
+    def release(c):
+        seen["released"] += 1
+    monkeypatch.setattr(guard, "release_own_set", release)
+    clock = Clock()
+
+    def make(quorum=False):
+        if quorum:
+            cfg["quorum"] = {"enabled": True, "addresses": ["10.0.0.9:22"], "seconds": 10}
+        return guard.Watch(cfg, clock=clock, wall=lambda: clock.now + 5000.0)
+    return guard, cfg, seen, clock, make
+
+
+def test_runtime_gives_up_the_own_set_when_the_peer_has_it_active(watch):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-a"])
+    seen["peer"] = {"node-a", "node-b"}
+    reason = make().step()
+    assert reason == "peer node-b has set node-a active"
+    recorded = json.load(open(cfg["serving_file"]))
+    assert recorded["sets"] == [] and recorded["changed_by"] == "runtime guard: " + reason
+    assert seen["released"] == 1
+
+
+def test_runtime_never_gives_up_a_set_held_for_the_peer(watch):
+    # node-a serves both sets (it took node-b over); node-b came back and (wrongly) has its own
+    # set active: that is node-b's to give up, never node-a's
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-a", "node-b"])
+    seen["peer"] = {"node-b"}
+    assert make().step() is None
+    assert json.load(open(cfg["serving_file"]))["sets"] == ["node-a", "node-b"]
+    assert seen["released"] == 0
+
+
+def test_runtime_gives_up_only_the_own_set(watch):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-a", "node-b"])
+    seen["peer"] = {"node-a", "node-b"}
+    assert make().step()
+    assert json.load(open(cfg["serving_file"]))["sets"] == ["node-b"]
+
+
+@pytest.mark.parametrize("sets", [[], ["node-b"]])
+def test_runtime_does_nothing_when_the_own_set_is_not_claimed(watch, sets):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, sets)
+    seen["peer"] = {"node-a"}
+    assert make().step() is None and seen["released"] == 0
+
+
+def test_runtime_without_quorum_keeps_serving_when_the_peer_is_silent(watch):
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    w = make()
+    for _ in range(100):
+        clock.now += 1
+        assert w.step() is None
+    assert json.load(open(cfg["serving_file"]))["sets"] == ["node-a"]
+
+
+def test_quorum_cut_off_node_gives_up_after_quorum_seconds(watch):
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    seen["peer"] = {"node-b"}  # the peer answers, serving its own set
+    w = make(quorum=True)
+    assert w.step() is None
+    seen["peer"] = None  # cut off from both
+    for _ in range(9):
+        clock.now += 1
+        assert w.step() is None
+    clock.now += 1.5
+    reason = w.step()
+    assert reason and reason.startswith("cut off: reached neither peer node-b nor a quorum address "
+                                        "(10.0.0.9:22) for 10 s"), reason
+    assert json.load(open(cfg["serving_file"]))["sets"] == []
+
+
+def test_quorum_a_node_that_reaches_a_quorum_address_keeps_serving(watch):
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    seen["quorum"] = "10.0.0.9:22"
+    w = make(quorum=True)
+    for _ in range(60):
+        clock.now += 1
+        assert w.step() is None
+    assert seen["released"] == 0
+
+
+def test_quorum_counts_from_the_guards_start(watch):
+    # a guard (re)started while cut off waits a whole quorum period before it gives up
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    w = make(quorum=True)
+    clock.now += 9
+    assert w.step() is None
+    clock.now += 1
+    assert w.step()
+
+
+def test_runtime_state_tells_takeover_how_long_the_peer_is_silent(watch, capsys):
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a", "node-b"])
+    seen["peer"] = {"node-b"}
+    w = make()
+    w.step()
+    seen["peer"] = None
+    clock.now += 7
+    w.step()
+    state = json.load(open(cfg["state_file"]))
+    assert state["peer_reachable"] is False
+    assert state["updated_at"] - state["peer_seen_at"] == pytest.approx(7)
+
+
+def test_peer_silence_reports_stale_or_missing_state_as_not_fresh(node, capsys):
+    guard, cfg, _active = node
+    guard.peer_silence(cfg)
+    assert json.loads(capsys.readouterr().out) == {"peer_reachable": None, "fresh": False,
+                                                   "silent_seconds": None}
+    os.makedirs(os.path.dirname(cfg["state_file"]))
+    now = time.time()
+    with open(cfg["state_file"], "w") as f:
+        json.dump({"peer_reachable": False, "peer_seen_at": now - 20, "updated_at": now - 1}, f)
+    guard.peer_silence(cfg)
+    out = json.loads(capsys.readouterr().out)
+    assert out["fresh"] is True and out["peer_reachable"] is False and 19 < out["silent_seconds"] < 22
+    with open(cfg["state_file"], "w") as f:
+        json.dump({"peer_reachable": True, "peer_seen_at": now - 60, "updated_at": now - 60}, f)
+    guard.peer_silence(cfg)
+    assert json.loads(capsys.readouterr().out)["fresh"] is False
+
+
+def test_failed_release_is_retried_at_the_next_step(watch, monkeypatch):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-a"])
+    seen["peer"] = {"node-a"}
+    calls = []
+
+    def release(c):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("admin interface busy")
+    monkeypatch.setattr(guard, "release_own_set", release)
+    w = make()
+    with pytest.raises(OSError):
+        w.step()
+    assert json.load(open(cfg["serving_file"]))["sets"] == []
+    assert w.step() is None and len(calls) == 2
+    assert w.step() is None and len(calls) == 2  # done: not again
+
+
+def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(node, monkeypatch):
+    guard, cfg, active = node
+    (active / "A1.conf").write_text("group = smsc\n")
+    (active / "A2.conf").write_text("group = smsc\n")
+    (active / "B1.conf").write_text("group = smsc\n")  # held for the peer: stays
+    loaded = {"A1", "A2", "B1", "smsc-placeholder"}
+    events = []
+
+    def admin(c, command, smsc=None):
+        events.append((command, smsc, files(active)))
+        if command == "graceful-restart":
+            loaded.update(n[:-len(".conf")] for n in files(active))
+            return "Restarting gracefully....."
+        loaded.discard(smsc)
+        return "SMSC `%s' removed" % smsc
+
+    monkeypatch.setattr(guard, "admin_command", admin)
+    monkeypatch.setattr(guard, "local_loaded", lambda c: set(loaded))
+    monkeypatch.setattr(guard.subprocess, "run", lambda argv, **kw: events.append(
+        (argv[1], argv[-1], None)) or subprocess.CompletedProcess(argv, 0, ""))
+    guard.release_own_set(cfg)
+    assert events[0] == ("graceful-restart", None, ["A1.conf", "A1.held.conf", "A2.conf",
+                                                    "A2.held.conf", "B1.conf"])
+    assert events[1:3] == [("remove-smsc", "A1", ["A1.held.conf", "A2.held.conf", "B1.conf"]),
+                           ("remove-smsc", "A2", ["A1.held.conf", "A2.held.conf", "B1.conf"])]
+    assert events[3] == ("disable", "kannel-smsbox@node-a.service", None)
+    assert loaded == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
+
+
+def test_release_with_bearerbox_down_leaves_only_stand_in_files(node, monkeypatch):
+    guard, cfg, active = node
+    (active / "A1.conf").write_text("group = smsc\n")
+    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
+    monkeypatch.setattr(guard, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
+    monkeypatch.setattr(guard.subprocess, "run",
+                        lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
+    guard.release_own_set(cfg)
+    assert files(active) == ["A1.held.conf", "A2.held.conf"]
+
+
+def test_peer_status_is_read_with_the_packages_parser(node):
+    # one parser: the guard judges the peer's status.xml with plugins/module_utils/kannel_status.py
+    guard, cfg, _active = node
+    fixtures = os.path.join(REPO, "tests", "unit", "fixtures", "status")
+    status = guard.kannel_status.parse_status(open(os.path.join(fixtures, "mixed.xml")).read())
+    assert guard.kannel_status.__file__.startswith(MODULE_UTILS)
+    ids = set(guard.kannel_status.links_by_admin_id(status))
+    cfg["sets"] = {"x": {"links": sorted(ids)[:1], "smsbox": None},
+                   "y": {"links": ["not-loaded"], "smsbox": None}}
+    assert guard.active_sets(cfg, status) == {"x"}
+
+
+def test_quorum_address_reached_by_a_tcp_connection(node):
+    guard, _cfg, _active = node
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        open_port = "127.0.0.1:%d" % listener.getsockname()[1]
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        closed_port = "127.0.0.1:%d" % closed.getsockname()[1]  # bound, not listening: refused
+        try:
+            assert guard.quorum_reached([closed_port, open_port], 1) == open_port
+            assert guard.quorum_reached([closed_port], 1) is None
+        finally:
+            closed.close()
+
+
+def test_quorum_a_peer_host_that_answers_without_bearerbox_counts_as_reached(watch):
+    # fresh deploy or maintenance: the peer's admin port refuses the connection (host up)
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    seen["host"] = True
+    w = make(quorum=True)
+    for _ in range(30):
+        clock.now += 1
+        assert w.step() is None
+    assert json.load(open(cfg["state_file"]))["peer_reachable"] is True
+
+
+def test_peer_probe_tells_a_refused_connection_from_silence(node, monkeypatch):
+    guard, cfg, _active = node
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: the host refuses
+        cfg["peer_admin_url"] = "http://127.0.0.1:%d" % closed.getsockname()[1]
+        assert guard.probe_peer(cfg, 1) == (True, None)
+
+    def silent(url, password, timeout):
+        raise guard.urllib.error.URLError(socket.timeout("timed out"))
+    monkeypatch.setattr(guard, "fetch_status", silent)
+    assert guard.probe_peer(cfg, 1) == (False, None)
+
+
+def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, monkeypatch):
+    guard, cfg, fake = addresses
+    order = []
+    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
+    monkeypatch.setattr(guard, "drop_unserved_link_files", lambda c, s: order.append("links"))
+    monkeypatch.setattr(guard.subprocess, "run",
+                        lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
+    real = guard.release_service_addresses
+    monkeypatch.setattr(guard, "release_service_addresses",
+                        lambda c, sets: order.append("address") or real(c, sets))
+    guard.release_own_set(cfg)
+    assert order[:2] == ["address", "links"]
+    # node-a's address went; node-b's (a set this node holds, as far as this call knows) stays
+    assert ("10.0.0.35", 24) not in fake.interfaces["eth0"]
+    assert ("10.0.0.36", 24) in fake.interfaces["eth0"]
+
+
+def test_runtime_step_sweeps_addresses_of_sets_serving_json_does_not_list(addresses, monkeypatch):
+    guard, cfg, fake = addresses
+    serve(cfg, ["node-a"])
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-b"}))
+    guard.Watch(cfg).step()
+    assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}

@@ -480,3 +480,41 @@ def test_cli_rejects_non_loopback_control(tmp_path):
                            "--control", "0.0.0.0:0", "--any-account"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "loopback" in proc.stderr
+
+
+def test_second_bind_of_an_account_accepted_or_refused_as_set(sim, clients):
+    first = clients()
+    assert first.bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+    assert sim.state()["second_bind"] == "accept"
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK  # accepted: two binds at once
+    assert acct(sim, "acct1")["binds_max"] == 2
+    assert http(sim, "POST", "/second-bind", {"policy": "refuse"}) == (200, {"second_bind": "refuse"})
+    second = clients()
+    assert second.bind("acct1", "pw1")[1] == sim_mod.ESME_RALYBND
+    assert second.is_closed_by_peer()  # and the session ends, so Kannel connects and binds again
+    ev = sim.events()[-1]
+    assert (ev["event"], ev["reason"], ev["status"]) == ("bind_refused", "second bind", sim_mod.ESME_RALYBND)
+    assert clients().bind("acct2", "pw2")[1] == sim_mod.ESME_ROK  # another account: not a second bind
+    assert acct(sim, "acct1")["binds_now"] == 2 and acct(sim, "acct1")["binds_refused"] == 1
+    assert http(sim, "POST", "/second-bind", {"policy": "maybe"})[0] == 400
+    sim.reset()
+    assert sim.state()["second_bind"] == "accept"
+
+
+def test_second_bind_refused_only_while_the_first_is_bound(sim, clients):
+    sim.set_second_bind("refuse")
+    first = clients()
+    assert first.bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+    first.close()
+    sim.wait_for(lambda: acct(sim, "acct1")["binds_now"] == 0)
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+
+
+def test_bind_delay_set_through_the_control_api(sim, clients):
+    assert http(sim, "POST", "/bind-delay", {"seconds": 0.3}) == (200, {"bind_delay": 0.3})
+    started = time.monotonic()
+    assert clients().bind("acct1", "pw1")[1] == sim_mod.ESME_ROK
+    assert time.monotonic() - started >= 0.3
+    assert http(sim, "POST", "/bind-delay", {"seconds": "slow"})[0] == 400
+    sim.reset()
+    assert sim.bind_delay == 0.0

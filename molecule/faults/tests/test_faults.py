@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from story import BEARERBOX, BindWatch, Cluster
+from story import BEARERBOX, BindWatch, Cluster, Witness
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER = Cluster(SCENARIO)
@@ -33,6 +33,12 @@ BEARERBOX_LOG = "/var/log/kannel/bearerbox.log"
 ACCESS_LOG = "/var/log/kannel/bearerbox-access.log"
 WRONG_ADMIN_PASSWORD = "not-the-admin-password"  # long enough to pass the inventory checks
 WRONG_PASSWORD_ERROR_SECONDS = 30
+GUARD = "kannel-cluster-guard.service"
+FENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fence-node")
+# Windows in which a provider account was bound twice on purpose: a frozen node with no fence
+# command, with a provider that accepts a second bind (the limit the README states, measured by
+# test_fault8). The suite's last test allows binds > 1 only inside them.
+KNOWN_OVERLAPS = []
 
 
 class Fault:
@@ -52,6 +58,20 @@ def at_home(node):
         return False
 
 
+def heal_network():
+    """Remove every cut a fault test may have left (before anything else: with the partition in
+    place and the suite's quorum address gone, both nodes would give up their sets)."""
+    for node in CLUSTER.nodes:
+        if CLUSTER.container_state(node) != "running":
+            continue
+        CLUSTER.podman("exec", node, "ip", "route", "del", "prohibit",
+                       "%s/32" % CLUSTER.address[CLUSTER.peer(node)])
+        try:
+            CLUSTER.cut_off_from_quorum(node, cut=False)
+        except AssertionError:
+            pass  # it was not cut off
+
+
 def restore_normal_operation():
     """Undo what a failed fault test left: nodes up, network whole, bearerbox up, sets at home."""
     for node in CLUSTER.nodes:
@@ -61,8 +81,7 @@ def restore_normal_operation():
         elif state != "running":
             CLUSTER.podman("start", node)
         CLUSTER.wait_booted(node)
-        CLUSTER.podman("exec", node, "ip", "route", "del", "prohibit",
-                       "%s/32" % CLUSTER.address[CLUSTER.peer(node)])
+    heal_network()
     for node in CLUSTER.nodes:
         if CLUSTER.unit_state(node, BEARERBOX) != "active":
             CLUSTER.exec_ok(node, "systemctl", "start", BEARERBOX)
@@ -79,10 +98,12 @@ def fixture_fault(request):
     fault = Fault()
     started = time.time()
     yield fault
+    heal_network()
     restored = not all(at_home(n) for n in CLUSTER.nodes)
     if restored:
         restore_normal_operation()
     REPORT[request.node.name] = dict(fault.notes, max_concurrent_binds=fault.watch.max_binds(),
+                                     overlap_seconds=fault.watch.overlap_seconds(),
                                      seconds=round(time.time() - started, 1),
                                      restored_by_fixture=restored)
     os.makedirs(os.path.dirname(REPORT_FILE), exist_ok=True)
@@ -154,6 +175,41 @@ def ends_normal(fault, texts):
     return " ".join(run.out.split())
 
 
+@pytest.fixture(name="witness", scope="module", autouse=True)
+def fixture_witness():
+    """The cluster's quorum address (kannel_quorum_addresses) answers for the whole suite."""
+    witnesses = [Witness(a) for a in CLUSTER.vars["kannel_quorum_addresses"]]
+    yield witnesses
+    for w in witnesses:
+        w.stop()
+
+
+def quorum_wait_said(out):
+    return "Fencing of %s: %s was unreachable; quorum: waited" % (NORTH, NORTH) in " ".join(out.split())
+
+
+def session_ends(node, accounts, since):
+    """When each account's sessions from node ended at the provider (first unbind/disconnect
+    after `since`), or None."""
+    prefix = CLUSTER.address[node] + ":"
+    ends = {}
+    for ev in CLUSTER.sim("/events"):
+        if ev["event"] in ("unbind", "disconnect") and ev["t"] >= since and \
+                ev["peer"].startswith(prefix) and ev["account"] in accounts:
+            ends.setdefault(ev["account"], ev["t"])
+    return {a: ends.get(a) for a in accounts}
+
+
+def first_binds(node, accounts, since):
+    prefix = CLUSTER.address[node] + ":"
+    binds = {}
+    for ev in CLUSTER.sim("/events"):
+        if ev["event"] == "bind" and ev["t"] >= since and ev["peer"].startswith(prefix) and \
+                ev["account"] in accounts:
+            binds.setdefault(ev["account"], ev["t"])
+    return binds
+
+
 # --- the suite --------------------------------------------------------------------------------
 
 def test_deployed_cluster_serves_each_set_at_home():
@@ -179,7 +235,7 @@ def test_fault1_killed_node_returns_fenced_and_loses_nothing(fault):
 
     run = takeover_ok(fault)
     assert "%s cannot be reached" % NORTH in run.out
-    assert "Fencing of %s: not possible (unreachable)" % NORTH in run.out
+    assert quorum_wait_said(run.out), run.out
     texts += send_each_set(SOUTH)
 
     # (i) the container comes back: systemd boots it and the start-up guard keeps it fenced.
@@ -327,6 +383,7 @@ def test_fault4_takeover_refused_when_the_survivor_is_down_too(fault, survivor_d
 
 def test_fault5_nodes_cut_off_from_each_other(fault):
     CLUSTER.partition(cut=True)
+    cut = time.time()
     probe = CLUSTER.podman("exec", NORTH, "python3", "-c",
                            "import socket; socket.create_connection(('%s', 13000), 2)"
                            % CLUSTER.address[SOUTH])
@@ -343,6 +400,15 @@ def test_fault5_nodes_cut_off_from_each_other(fault):
         CLUSTER.journal_since(NORTH, BEARERBOX, restarted - 1)
     texts.append(CLUSTER.send_ok(NORTH, NORTH))
     fault.watch.assert_never_bound_twice()
+
+    # Both still reach the quorum address: longer than kannel_quorum_seconds cut off from each
+    # other changes nothing (the runtime guards notice the silent peer and keep serving).
+    time.sleep(max(0.0, cut + 14 - time.time()))
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node], timeout=5)
+        journal = CLUSTER.journal_since(node, GUARD, cut - 1)
+        assert "peer %s does not answer" % CLUSTER.peer(node) in journal, journal
+        assert "gave up" not in journal, journal
 
     # The controller still reaches both nodes, so a takeover fences north over its own connection.
     run = takeover_ok(fault)
@@ -420,11 +486,151 @@ def test_fault7_wrong_admin_password_fails_fast_and_half_does_nothing(fault):
         "a deploy would now act on a takeover that never happened" % "; ".join(inconsistent))
 
 
+# --- a node that freezes or is cut off (runtime guard, fence hook, quorum) ---------------------
+
+@pytest.mark.parametrize("second_bind", ["refuse", "accept"])
+def test_fault8_frozen_node_gives_up_its_set_when_it_resumes(fault, second_bind):
+    """A frozen node cannot be fenced and has no quorum to lose while frozen: its sessions stay
+    open at the provider. A provider that refuses a second bind keeps the survivor out until the
+    node resumes and gives the set up; one that accepts it has the account bound twice meanwhile
+    (no fence command: the limit the README states). Either way the node gives its set up within
+    2 s of resuming."""
+    CLUSTER.sim("/second-bind", {"policy": second_bind})
+    # Kannel 1.4.5 can PANIC when a bind is refused within milliseconds of the link's start (see
+    # lab/smsc_sim.py): the survivor's links start with a refused bind here.
+    CLUSTER.sim("/bind-delay", {"seconds": 1 if second_bind == "refuse" else 0})
+    fault.notes["provider_second_bind"] = second_bind
+    try:
+        texts = send_home()
+        CLUSTER.assert_delivered_once(texts)  # north's links are bound
+        frozen = time.time()
+        assert CLUSTER.podman("pause", NORTH).returncode == 0
+        run = takeover()
+        assert run.rc == 0, run.out
+        fault.notes["takeover_seconds"] = round(run.seconds, 1)
+        assert quorum_wait_said(run.out), run.out
+        resumed = time.time()
+        assert CLUSTER.podman("unpause", NORTH).returncode == 0
+        CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH])
+        ends = session_ends(NORTH, NORTH_ACCOUNTS, frozen)
+        assert None not in ends.values(), "north's sessions did not end after it resumed: %s" % ends
+        gave_up = max(ends.values()) - resumed
+        fault.notes["gave_up_seconds_after_resume"] = round(gave_up, 2)
+        fault.notes["frozen_seconds"] = round(resumed - frozen, 1)
+        overlap = fault.watch.overlap_seconds()
+        if second_bind == "accept":
+            KNOWN_OVERLAPS.append((frozen, max(ends.values()) + 0.5))
+        else:
+            refused = {e["account"] for e in CLUSTER.sim("/events") if e["t"] >= frozen and
+                       e["event"] == "bind_refused" and e.get("reason") == "second bind"}
+            assert refused == set(NORTH_ACCOUNTS), "setup: the provider refused no second bind"
+            fault.watch.assert_never_bound_twice()
+            assert set(overlap.values()) == {0.0}, overlap
+        assert gave_up < 2.0, "north gave its set up %.2f s after it resumed" % gave_up
+        CLUSTER.assert_fenced(NORTH)
+        recorded = CLUSTER.serving_file(NORTH)
+        assert recorded["sets"] == [] and recorded["changed_by"] == \
+            "runtime guard: peer %s has set %s active" % (SOUTH, NORTH), recorded
+        journal = CLUSTER.journal_since(NORTH, GUARD, resumed - 1)
+        assert "gave up set(s) %s: peer %s has set %s active" % (NORTH, SOUTH, NORTH) in journal
+        assert "messages queued for set %s stay here until failback" % NORTH in journal
+        texts += send_each_set(SOUTH)
+    finally:
+        CLUSTER.sim("/second-bind", {"policy": "accept"})
+        CLUSTER.sim("/bind-delay", {"seconds": 0})
+    failback_ok(fault)
+    texts += send_home()
+    CLUSTER.assert_delivered_once(texts)
+
+
+def test_fault9_frozen_node_with_a_fence_command_never_resumes(fault, monkeypatch):
+    texts = send_home()
+    CLUSTER.assert_delivered_once(texts)
+    assert CLUSTER.podman("pause", NORTH).returncode == 0
+    monkeypatch.setitem(CLUSTER.env, "ANSIBLE_SHOW_CUSTOM_STATS", "1")
+    run = takeover_ok(fault, "-e", json.dumps(
+        {"kannel_fence_command": "%s %s %s" % (FENCE, NORTH, CLUSTER.address[NORTH])}))
+    out = " ".join(run.out.split())
+    assert "its fence command (program fence-node) succeeded in" in out, run.out
+    assert not quorum_wait_said(run.out), "a fenced node needs no quorum wait"
+    # the AWX artifact (set_stats, shown here as CUSTOM STATS)
+    stats = re.search(r"fence_command_rc: (\d+)", out)
+    assert stats and stats.group(1) == "0", run.out
+    fault.notes["fence_command_seconds"] = float(
+        re.search(r"fence_command_seconds: ([0-9.]+)", out).group(1))
+    assert CLUSTER.container_state(NORTH) in ("exited", "stopped"), CLUSTER.container_state(NORTH)
+    texts += send_each_set(SOUTH)
+    assert set(fault.watch.overlap_seconds().values()) == {0.0}
+    # powered off for good: it comes back only when started, and then fenced by its start-up guard
+    assert CLUSTER.podman("start", NORTH).returncode == 0
+    CLUSTER.wait_booted(NORTH)
+    CLUSTER.wait_bearerbox_up(NORTH)
+    CLUSTER.assert_fenced(NORTH)
+    ends_normal(fault, texts)
+
+
+@pytest.mark.parametrize("command, said", [
+    ("/bin/false --fence north", "program 'false') failed (exit status 1)"),
+    ("sleep 30", "program 'sleep') did not finish within kannel_fence_timeout=2 s and was stopped "
+                 "(exit status 124)"),
+    (os.path.join(os.path.dirname(FENCE), "sim-accounts.json"),
+     "program 'sim-accounts.json') is not executable (exit status 126"),
+])
+def test_fault10_failing_fence_command_stops_the_takeover(fault, command, said):
+    before = serving_files()
+    views = {n: CLUSTER.node_view(n) for n in CLUSTER.nodes}
+    run = takeover("-i", CLUSTER.unreachable_inventory(NORTH), "-e", json.dumps(
+        {"kannel_fence_command": command, "kannel_fence_timeout": 2}))
+    assert run.rc != 0, run.out
+    out = " ".join(run.out.split())
+    assert "Refused: the fence command of %s (kannel_fence_command, %s" % (NORTH, said) in out, out
+    assert "-e takeover_fence_failure_ok=true" in out and "Nothing was activated on %s" % SOUTH in out
+    assert "Takeover of" not in out
+    assert run.changed.get(SOUTH, 0) == 0, run.changed
+    assert serving_files() == before
+    assert {n: CLUSTER.node_view(n) for n in CLUSTER.nodes} == views
+    fault.watch.assert_never_bound_twice()
+
+
+def test_fault11_isolated_node_gives_up_its_set_before_the_survivor_binds_it(fault):
+    texts = send_home()
+    CLUSTER.assert_delivered_once(texts)
+    CLUSTER.partition(cut=True)
+    CLUSTER.cut_off_from_quorum(NORTH, cut=True)
+    cut = time.time()
+    try:
+        # north still reaches the provider: it keeps its links until quorum says otherwise
+        run = takeover_ok(fault, "-i", CLUSTER.unreachable_inventory(NORTH))
+        out = " ".join(run.out.split())
+        assert "Quorum: %s gives up its set by itself" % NORTH in out and quorum_wait_said(out), out
+        ends = session_ends(NORTH, NORTH_ACCOUNTS, cut)
+        binds = first_binds(SOUTH, NORTH_ACCOUNTS, cut)
+        assert None not in ends.values(), "north kept its sessions: %s" % ends
+        fault.notes["north_gave_up_seconds_after_cut"] = round(max(ends.values()) - cut, 1)
+        fault.notes["south_bound_seconds_after_cut"] = round(min(binds.values()) - cut, 1)
+        assert max(ends.values()) < min(binds.values()), (ends, binds)
+        recorded = CLUSTER.serving_file(NORTH)
+        assert recorded["sets"] == [] and recorded["changed_by"].startswith(
+            "runtime guard: cut off: reached neither peer %s nor a quorum address" % SOUTH), recorded
+        CLUSTER.assert_fenced(NORTH)
+        texts += send_each_set(SOUTH)
+    finally:
+        CLUSTER.cut_off_from_quorum(NORTH, cut=False)
+        CLUSTER.partition(cut=False)
+    assert set(fault.watch.overlap_seconds().values()) == {0.0}
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH], timeout=5)
+    CLUSTER.assert_fenced(NORTH)
+    ends_normal(fault, texts)
+
+
 def test_every_accepted_message_arrived_exactly_once_and_nothing_bound_twice():
     assert CLUSTER.sent, "the suite sent nothing"
     wrong = {t: n for t, n in CLUSTER.arrivals(CLUSTER.sent).items() if n != 1}
-    binds_max = {a: v["binds_max"] for a, v in CLUSTER.sim("/state")["accounts"].items()}
-    assert set(binds_max) >= CLUSTER.accounts
+    binds_max = {a: 0 for a in CLUSTER.accounts}
+    for ev in CLUSTER.sim("/events"):
+        if ev["event"] == "bind" and ev["account"] in binds_max and \
+                not any(start <= ev["t"] <= end for start, end in KNOWN_OVERLAPS):
+            binds_max[ev["account"]] = max(binds_max[ev["account"]], ev["binds_now"])
     twice = {a: n for a, n in binds_max.items() if n > 1}
     assert not wrong and not twice, (
         "accepted messages not delivered exactly once (text -> times): %s; accounts bound more than "
