@@ -318,20 +318,18 @@ def render(measured):
               "| failback | gap of the returned set | controller peak RSS | deploy.yml, fresh "
               "nodes | deploy.yml, nothing to change |",
               "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    sizes = sorted(set(r["size"] for c in conns for r in measured[c]["results"]))
-    for size in sizes:
-        for c in conns:
-            for r in measured[c]["results"]:
-                if r["size"] != size:
-                    continue
-                rows = r["rows"]
-                lines.append("| %d | %s | %s | %s | %s | %s | %s | %s MiB | %.0f s | %s |" % (
-                    size, c, stats([x["ours"] for x in rows]), stats([x["naive"] for x in rows]),
-                    stats([x["naive"] / x["ours"] for x in rows], "%.1f"),
-                    stats([x["failback"] for x in rows]),
-                    stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0]),
-                    stats([x["peak_rss"] / 2**20 for x in rows], "%.0f"), r["deploy"],
-                    "%.0f s" % r["deploy_unchanged"] if "deploy_unchanged" in r else "-"))
+    # one row per size and connection, sizes together
+    ordered = sorted(((r["size"], conns.index(c), c, r) for c in conns for r in measured[c]["results"]),
+                     key=lambda t: t[:2])
+    for size, _i, c, r in ordered:
+        rows = r["rows"]
+        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s MiB | %.0f s | %s |" % (
+            size, c, stats([x["ours"] for x in rows]), stats([x["naive"] for x in rows]),
+            stats([x["naive"] / x["ours"] for x in rows], "%.1f"),
+            stats([x["failback"] for x in rows]),
+            stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0]),
+            stats([x["peak_rss"] / 2**20 for x in rows], "%.0f"), r["deploy"],
+            "%.0f s" % r["deploy_unchanged"] if "deploy_unchanged" in r else "-"))
     names = ["start-up", "checks", "fencing", "activation", "confirmation"]
     lines += ["", "Takeover stages (medians, seconds): start-up = process start to the first "
               "play; checks = inventory, request and survivor health; fencing = probing the "
@@ -340,17 +338,13 @@ def render(measured):
               "playbook's end until the last link bound.", "",
               "| links per node | connection | " + " | ".join(names) + " | online after | playbook |",
               "| ---: | --- |" + " ---: |" * (len(names) + 2)]
-    for size in sizes:
-        for c in conns:
-            for r in measured[c]["results"]:
-                if r["size"] != size:
-                    continue
-                rows = r["rows"]
-                lines.append("| %d | %s | %s | %.2f | %.2f |" % (
-                    size, c, " | ".join("%.2f" % statistics.median(
-                        [x["stages"].get(n, 0.0) for x in rows]) for n in names),
-                    statistics.median([x["online_after_end"] for x in rows]),
-                    statistics.median([x["playbook"] for x in rows])))
+    for size, _i, c, r in ordered:
+        rows = r["rows"]
+        lines.append("| %d | %s | %s | %.2f | %.2f |" % (
+            size, c, " | ".join("%.2f" % statistics.median(
+                [x["stages"].get(n, 0.0) for x in rows]) for n in names),
+            statistics.median([x["online_after_end"] for x in rows]),
+            statistics.median([x["playbook"] for x in rows])))
     lines.append("")
     for c in conns:
         res = measured[c]["results"]
