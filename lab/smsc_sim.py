@@ -1113,14 +1113,19 @@ def main(argv=None):
                         events_path=args.events, system_id=args.system_id,
                         dc0_charset=args.dc0_charset, verbose=args.verbose,
                         bind_delay=args.bind_delay, second_bind=args.second_bind)
+    # The pidfile is there, whole, before the control endpoint answers: callers wait for
+    # /health and then read it.
+    if args.pidfile:
+        with open(args.pidfile + ".tmp", "w", encoding="ascii") as fh:
+            fh.write("%d\n" % os.getpid())
+        os.rename(args.pidfile + ".tmp", args.pidfile)
     try:
         sim.start()
     except OSError as exc:
         print("smsc_sim: cannot listen: %s" % exc, file=sys.stderr)
+        if args.pidfile:
+            os.unlink(args.pidfile)
         return 1
-    if args.pidfile:
-        with open(args.pidfile, "w", encoding="ascii") as fh:
-            fh.write("%d\n" % os.getpid())
     try:
         while not stop.wait(0.5):
             if sim._thread is None or not sim._thread.is_alive():
