@@ -28,6 +28,7 @@ import yaml
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 SERVING_FILE = "/var/lib/kannel-cluster/serving.json"
 BEARERBOX = "kannel-bearerbox.service"
+GUARD = "kannel-cluster-guard.service"  # the runtime guard
 HELD = ".held"  # a link's stand-in is the group <id>.held (kannel_link state=held)
 
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from story import BEARERBOX, BindWatch, ClientProbe, Cluster
+from story import BEARERBOX, GUARD, BindWatch, ClientProbe, Cluster
 
 CLUSTER = Cluster(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EAST, WEST = CLUSTER.nodes  # the story fails 'east' (node of the first set) hard, 'west' planned
@@ -298,9 +298,22 @@ def test_returning_node_stays_fenced():
     assert macs_answering(CLUSTER.service_address(EAST)) == {mac_of(WEST)}
 
 
+def test_runtime_guard_releases_the_address_of_a_set_the_node_does_not_serve():
+    # an address of a set east does not serve (left by a freeze, a cut, a hand): the runtime
+    # guard, which reads serving.json every second, takes it off within seconds
+    since = time.time()
+    CLUSTER.exec_ok(EAST, "ip", "addr", "add", CLUSTER.sets[EAST]["service_address"], "dev", "eth0")
+    CLUSTER.wait_until("east's runtime guard to release the address", lambda: holders(EAST) == {WEST}, 10)
+    assert "released service address %s/24 dev eth0 of set %s" % (
+        CLUSTER.service_address(EAST), EAST) in CLUSTER.journal_since(EAST, GUARD, since)
+
+
 def test_status_reports_the_takeover_and_an_address_conflict():
     # east as a node that was frozen, not dead, while its set moved: it still holds the address
+    # (its runtime guard stopped, so the duplicate stays for the checks below and the start-up
+    # guard's test after them)
     address = CLUSTER.service_address(EAST)
+    CLUSTER.exec_ok(EAST, "systemctl", "stop", GUARD)
     CLUSTER.exec_ok(EAST, "ip", "addr", "add", CLUSTER.sets[EAST]["service_address"], "dev", "eth0")
     assert macs_answering(address) == {mac_of(EAST), mac_of(WEST)}  # the check sees a duplicate
     run = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
@@ -323,6 +336,7 @@ def test_start_up_guard_releases_the_address_of_a_set_the_node_does_not_serve():
     assert "released service address %s/24 dev eth0 of set %s" % (
         CLUSTER.service_address(EAST), EAST) in CLUSTER.journal_since(EAST, BEARERBOX, since)
     assert holders(EAST) == {WEST}
+    CLUSTER.exec_ok(EAST, "systemctl", "start", GUARD)
     CLUSTER.assert_fenced(EAST)
     assert macs_answering(CLUSTER.service_address(EAST)) == {mac_of(WEST)}
     forget_neighbour(CLUSTER.service_address(EAST))

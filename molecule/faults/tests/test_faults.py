@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from story import BEARERBOX, BindWatch, Cluster, Witness
+from story import BEARERBOX, GUARD, BindWatch, Cluster, Witness
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER = Cluster(SCENARIO)
@@ -33,7 +33,6 @@ BEARERBOX_LOG = "/var/log/kannel/bearerbox.log"
 ACCESS_LOG = "/var/log/kannel/bearerbox-access.log"
 WRONG_ADMIN_PASSWORD = "not-the-admin-password"  # long enough to pass the inventory checks
 WRONG_PASSWORD_ERROR_SECONDS = 30
-GUARD = "kannel-cluster-guard.service"
 FENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fence-node")
 # Windows in which a provider account was bound twice on purpose: a frozen node with no fence
 # command, with a provider that accepts a second bind (the limit the README states, measured by
