@@ -297,7 +297,7 @@ def test_fault1b_node_taken_over_while_reachable_keeps_its_queued_messages(fault
 def test_fault3a_takeover_killed_during_activation_then_rerun(fault):
     texts = send_home()
     CLUSTER.playbook_killed("takeover.yml", ["-e", "failed=%s" % NORTH],
-                            play="stage 3", task="Load the links of the sets", delay=0.5)
+                            play="stage 3", task="Serve exactly the wanted sets", delay=0.5)
     CLUSTER.wait_no_ansible_module()
     fault.watch.assert_never_bound_twice()
     CLUSTER.assert_fenced(NORTH)  # stage 2 (fencing) had finished
@@ -315,11 +315,12 @@ def test_fault3a_takeover_killed_during_activation_then_rerun(fault):
 
 
 def test_fault3b_takeover_killed_after_fencing_was_recorded_then_node_dies(fault):
-    # The first run gets as far as recording north's intent (serving nothing) and is killed before
-    # north's links are removed; north then dies, and the re-run takes over with north unreachable.
+    # The first run gets as far as fencing north (its intent, serving nothing, recorded and applied
+    # by one kannel_serve run) and is killed right after; north then dies, and the re-run takes
+    # over with north unreachable.
     texts = send_home()
     CLUSTER.playbook_killed("takeover.yml", ["-e", "failed=%s" % NORTH],
-                            play="stage 2", task="Record the serving state (serving.json)")
+                            play="stage 2", task="Serve exactly the wanted sets")
     CLUSTER.wait_no_ansible_module()
     assert CLUSTER.serving_file(NORTH)["sets"] == [], "setup: north's intent was not recorded"
     links, _ = CLUSTER.node_view(NORTH)
