@@ -509,6 +509,15 @@ def test_fault8_frozen_node_gives_up_its_set_when_it_resumes(fault, second_bind)
         assert run.rc == 0, run.out
         fault.notes["takeover_seconds"] = round(run.seconds, 1)
         assert quorum_wait_said(run.out), run.out
+
+        def second_binds_refused():
+            return {e["account"] for e in CLUSTER.sim("/events") if e["t"] >= frozen and
+                    e["event"] == "bind_refused" and e.get("reason") == "second bind"}
+        if second_bind == "refuse":
+            # the survivor's links ask while north still holds the sessions (the takeover may
+            # return before the provider, answering 1 s late, has refused them)
+            CLUSTER.wait_until("the provider to refuse the survivor's second binds",
+                               lambda: second_binds_refused() == set(NORTH_ACCOUNTS), 20)
         resumed = time.time()
         assert CLUSTER.podman("unpause", NORTH).returncode == 0
         CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH])
@@ -521,9 +530,6 @@ def test_fault8_frozen_node_gives_up_its_set_when_it_resumes(fault, second_bind)
         if second_bind == "accept":
             KNOWN_OVERLAPS.append((frozen, max(ends.values()) + 0.5))
         else:
-            refused = {e["account"] for e in CLUSTER.sim("/events") if e["t"] >= frozen and
-                       e["event"] == "bind_refused" and e.get("reason") == "second bind"}
-            assert refused == set(NORTH_ACCOUNTS), "setup: the provider refused no second bind"
             fault.watch.assert_never_bound_twice()
             assert set(overlap.values()) == {0.0}, overlap
         assert gave_up < 2.0, "north gave its set up %.2f s after it resumed" % gave_up
