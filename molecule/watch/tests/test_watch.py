@@ -328,9 +328,11 @@ def bad_config(**change):
 
 
 def test_bad_settings_are_refused_before_anything(case):
+    # the inventory check (cluster_model) refuses it first, before the watcher role's own check
     run = CLUSTER.playbook("watcher.yml", "-e", "kannel_watch_interval=0")
-    assert run.rc != 0 and "kannel_watch_interval must be a number of seconds greater than 0, got 0" in \
+    assert run.rc != 0 and "kannel_watch_interval: 0 must be at least 1 (seconds)" in \
         " ".join(run.out.split()), run.out
+    assert "Watcher | install" not in run.out, run.out  # refused before the witness host is touched
     rc, out = rulebook(bad_config(interval=0), CLUSTER.name, 60)
     assert rc not in (0, None) and "interval must be greater than 0, got 0" in out, out
     rc, out = rulebook(bad_config(), "no_such_cluster", 60)
