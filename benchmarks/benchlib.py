@@ -70,3 +70,22 @@ def publish(section, write):
     print(section)
     if write:
         write_section(section)
+
+
+# How a benchmark can reach the lab nodes; the first is the default (what real hosts cost).
+CONNECTIONS = ("ssh", "podman")
+
+
+def connection_vars(connection):
+    """How Ansible reaches the lab nodes: over SSH as inventory/lab does, or with podman exec."""
+    if connection == "podman":
+        return {"ansible_connection": "containers.podman.podman",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                # an absolute temporary directory spares the podman connection an `echo ~` per task
+                "ansible_remote_tmp": "/var/tmp/.ansible-tmp"}
+    ssh = os.path.join(REPO, ".lab", "ssh")
+    return {"ansible_connection": "ansible.builtin.ssh", "ansible_user": "root",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_private_key_file": os.path.join(ssh, "id_ed25519"),
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                                       % os.path.join(ssh, "known_hosts")}

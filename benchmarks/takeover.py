@@ -30,9 +30,8 @@ import tempfile
 import threading
 import time
 
-from benchlib import BIN, REPO, arguments, machine, publish, stats
+from benchlib import BIN, CONNECTIONS, REPO, arguments, connection_vars, machine, publish, stats
 
-CONNECTIONS = ("ssh", "podman")
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
 import smsc_sim  # noqa: E402
@@ -53,21 +52,6 @@ ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
 
 def link_ids(node, size):
     return ["%s%03d" % (node[-1].upper(), i) for i in range(1, size + 1)]
-
-
-def connection_vars(connection):
-    """How Ansible reaches the lab nodes: over SSH as inventory/lab does, or with podman exec."""
-    if connection == "podman":
-        return {"ansible_connection": "containers.podman.podman",
-                "ansible_python_interpreter": "/usr/bin/python3",
-                # an absolute temporary directory spares the podman connection an `echo ~` per task
-                "ansible_remote_tmp": "/var/tmp/.ansible-tmp"}
-    ssh = os.path.join(REPO, ".lab", "ssh")
-    return {"ansible_connection": "ansible.builtin.ssh", "ansible_user": "root",
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "ansible_ssh_private_key_file": os.path.join(ssh, "id_ed25519"),
-            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
-                                       % os.path.join(ssh, "known_hosts")}
 
 
 def write_inventory(size, connection):
@@ -332,8 +316,9 @@ def render(measured):
             "%.0f s" % r["deploy_unchanged"] if "deploy_unchanged" in r else "-"))
     names = ["start-up", "checks", "fencing", "activation", "confirmation"]
     lines += ["", "Takeover stages (medians, seconds): start-up = process start to the first "
-              "play; checks = inventory, request and survivor health; fencing = probing the "
-              "killed node; activation = serving.json, links, smsboxes on the survivor; "
+              "play; checks = inventory, request, survivor health and, at the same time, the "
+              "probe of the killed node; fencing = what is then done about the killed node "
+              "(here: reported unreachable); activation = serving.json, links, smsboxes on the survivor; "
               "confirmation = the final status read and summary; online after = from the "
               "playbook's end until the last link bound.", "",
               "| links per node | connection | " + " | ".join(names) + " | online after | playbook |",

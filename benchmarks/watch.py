@@ -2,22 +2,29 @@
 watcher's default settings (poll every 5 s, take over after 30 s of failed polls), on the watch
 scenario's two nodes, next to the modelled product's once-a-minute checker.
 
-Needs the watch scenario's nodes and simulator: `molecule converge -s watch` (keeps them). Each run
-kills the node that serves its own set, measures kill -> the watcher's takeover decision and
-kill -> the last of the set's links bound from the survivor (the provider simulator's event log),
-then starts the killed node again (it comes back fenced) and arms the watcher; the next run kills
-the other node, so no failback is needed between runs. The end puts both sets home (failback).
+Needs the watch scenario's nodes and simulator: `molecule converge -s watch` (keeps them). Ansible
+(the watcher's takeover runs included) reaches them over SSH by default, as real hosts are reached
+(the lab's key is authorised on them with `scripts/lab ssh-access`), or with --connection podman as
+the scenario itself does. Each run kills the node that serves its own set, measures kill -> the
+watcher's takeover decision and kill -> the last of the set's links bound from the survivor (the
+provider simulator's event log), then starts the killed node again (it comes back fenced) and arms
+the watcher; the next run kills the other node, so no failback is needed between runs. The end puts
+both sets home (failback).
 
-  .venv/bin/python benchmarks/watch.py [--runs 3] [--write]
+  .venv/bin/python benchmarks/watch.py [--runs 3] [--connection ssh|podman] [--write]
 """
+import json
 import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 
-from benchlib import REPO, arguments, machine, stats, write_section
+import yaml
+
+from benchlib import CONNECTIONS, REPO, arguments, connection_vars, machine, stats, write_section
 
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared"))
 os.environ.setdefault("SMSGW_SIM_CONTROL", "127.0.0.1:8782")  # molecule/watch/molecule.yml
@@ -25,15 +32,43 @@ os.environ.setdefault("SMSGW_SIM_CONTROL", "127.0.0.1:8782")  # molecule/watch/m
 from story import BindWatch, Cluster  # noqa: E402
 from watcher import Watcher, wait_set_bound_on_survivor  # noqa: E402
 
+SCENARIO = os.path.join(REPO, "molecule", "watch")
 WATCH_DIR = os.path.join(REPO, ".lab", "watch-molecule")
 CHECKER_PERIOD = 60  # the modelled product polls once a minute and switches at the first miss
 
 
+def inventory_for(connection):
+    """The scenario's inventory, or a copy of it whose nodes are reached over SSH."""
+    if connection == "podman":
+        return None
+    source = os.path.join(SCENARIO, "inventory")
+    root = os.path.join(REPO, ".lab", "watch-bench-inventory")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    with open(os.path.join(source, "hosts.yml"), encoding="utf-8") as fh:
+        hosts = yaml.safe_load(fh)
+    nodes = hosts["all"]["children"]["kannel_nodes"]
+    nodes["vars"] = connection_vars(connection)
+    for cluster in nodes["children"].values():
+        for node in cluster["hosts"].values():
+            node["ansible_host"] = node["kannel_cluster_address"]
+        subprocess.run([os.path.join(REPO, "scripts", "lab"), "ssh-access"] + sorted(cluster["hosts"]),
+                       check=True)
+    with open(os.path.join(root, "hosts.yml"), "w", encoding="utf-8") as fh:
+        json.dump(hosts, fh, indent=1)
+    for sub in ("group_vars", "host_vars"):
+        os.symlink(os.path.join(source, sub), os.path.join(root, sub))
+    return root
+
+
 def main():
-    _sizes, runs, write = arguments(__doc__, "0", 3)  # no sizes: two links per node
-    cluster = Cluster(os.path.join(REPO, "molecule", "watch"))
+    # no sizes: two links per node
+    _sizes, runs, write, connection = arguments(__doc__, "0", 3, connections=CONNECTIONS)
+    inventory = inventory_for(connection)
+    cluster = Cluster(SCENARIO, inventory)
     shutil.rmtree(WATCH_DIR, ignore_errors=True)
-    cluster.playbook_ok("watcher.yml")  # the package's defaults
+    # the package's defaults; the watcher's takeovers use the same inventory
+    cluster.playbook_ok("watcher.yml", *(["-e", "kannel_watcher_inventory=" + inventory] if inventory else []))
     watcher = Watcher(cluster, os.path.join(WATCH_DIR, "smsgw-watch"), WATCH_DIR).start()
     binds = BindWatch(cluster)
     load_start = os.getloadavg()[0]
@@ -80,8 +115,9 @@ def main():
     lines = [
         "## Automatic takeover: node killed -> its set served on the survivor",
         "",
-        "`benchmarks/watch.py --runs %d`, watch scenario nodes (podman connection), machine: %s."
-        % (runs, machine()),
+        "`benchmarks/watch.py --runs %d --connection %s`, watch scenario nodes (reached %s), "
+        "machine: %s." % (runs, connection, "over SSH" if connection == "ssh" else "with podman exec",
+                          machine()),
         "Watcher defaults: poll every 5 s (2 s timeout), take over after 30 s of failed polls. "
         "Measured from `podman kill` to the takeover decision and to the last link of the killed "
         "node's set bound from the survivor at the provider simulator; runs alternate the killed "
@@ -98,10 +134,10 @@ def main():
         "| a blip longer than the gap between two polls | never a takeover (< 30 s) | a takeover |",
         "",
         "Worst case of the watcher: one interval (the kill just after a poll) + the window + the "
-        "poll timeout + the takeover = 5 + 30 + 2 + the playbook. The machine is shared: load "
-        "average (1 min) %.1f at the start, %.1f at the end (the takeover playbook alone took "
-        "7.9 s on the idle lab, see above). Accounts bound twice at a time during the runs: %s."
-        % (load_start, os.getloadavg()[0], twice or "none"),
+        "poll timeout + the takeover = 5 + 30 + 2 + the playbook (%.1f s at most here). Load "
+        "average (1 min) %.1f at the start, %.1f at the end. Accounts bound twice at a time "
+        "during the runs: %s." % (5 + 30 + 2 + max(playbook), load_start, os.getloadavg()[0],
+                                  twice or "none"),
         "",
     ]
     section = "\n".join(lines)

@@ -50,10 +50,11 @@ class Run:
 class Cluster:
     """The scenario's two nodes, as its inventory describes them."""
 
-    def __init__(self, scenario_dir):
+    def __init__(self, scenario_dir, inventory=None):
+        """inventory: another inventory of the same nodes (the benchmarks reach them over SSH)."""
         repo = os.path.dirname(os.path.dirname(scenario_dir))
         self.repo = repo
-        self.inventory = os.path.join(scenario_dir, "inventory")
+        self.inventory = inventory or os.path.join(scenario_dir, "inventory")
         with open(os.path.join(self.inventory, "hosts.yml"), encoding="utf-8") as fh:
             groups = yaml.safe_load(fh)["all"]["children"]["kannel_nodes"]["children"]
         (cluster_name, cluster), = groups.items()
