@@ -54,22 +54,26 @@ def link_ids(node, size):
     return ["%s%03d" % (node[-1].upper(), i) for i in range(1, size + 1)]
 
 
-def write_inventory(size, connection):
-    """The lab inventory with `size` links per node on the benchmark's simulator."""
+def write_inventory(size, connection, nodes=None, sim=SIM_LISTEN):
+    """The lab inventory with `size` links per node on the simulator at sim (host, port).
+
+    nodes ({name: (container, address)}, two of them, default NODES) lets a measurement use nodes
+    of its own beside the lab's."""
+    nodes = nodes or NODES
     root = tempfile.mkdtemp(prefix="bench-inv-%d-" % size)
     gv = os.path.join(root, "group_vars")
     os.makedirs(os.path.join(gv, "lab_cluster"))
     hosts = dict((node, {"ansible_host": container if connection == "podman" else ip,
                          "kannel_cluster_address": ip})
-                 for node, (container, ip) in NODES.items())
+                 for node, (container, ip) in nodes.items())
     with open(os.path.join(root, "hosts.yml"), "w") as f:
         json.dump({"all": {"children": {"kannel_nodes": {
             "vars": connection_vars(connection),
             "children": {"lab_cluster": {"hosts": hosts}}}}}}, f, indent=1)
     links, sets = [], {}
-    for node, port in (("node-a", 13013), ("node-b", 13014)):
+    for node, port in zip(sorted(nodes), (13013, 13014)):
         ids = link_ids(node, size)
-        links += [{"id": i, "home": node, "host": SIM_LISTEN[0], "port": SIM_LISTEN[1],
+        links += [{"id": i, "home": node, "host": sim[0], "port": sim[1],
                    "username": i.lower(), "password": "pw" + i.lower(), "reconnect_delay": 5}
                   for i in ids]
         sets[node] = {"sendsms_port": port, "accounts": [

@@ -10,9 +10,9 @@ __metaclass__ = type
 
 import os
 import re
-import tempfile
 import time
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import copy_atomically
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
     HELD_SUFFIX,
@@ -44,24 +44,6 @@ def _same_file(src, dst):
         return False
     with open(src, "rb") as a, open(dst, "rb") as b:
         return a.read() == b.read()
-
-
-def copy_config(src, dst):
-    """Atomically copy src to dst with src's mode and owner."""
-    st = os.stat(src)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dst), dir=os.path.dirname(dst))
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            out.write(inp.read())
-        os.chmod(tmp, st.st_mode & 0o7777)
-        tst = os.stat(tmp)
-        if (tst.st_uid, tst.st_gid) != (st.st_uid, st.st_gid):
-            os.chown(tmp, st.st_uid, st.st_gid)
-        os.rename(tmp, dst)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class LinkManager(object):
@@ -314,7 +296,7 @@ class LinkManager(object):
         if not _same_file(src, dst):
             self.record(held_id(link), "copy-config", path=dst)
             if not self.check_mode:
-                copy_config(src, dst)
+                copy_atomically(src, dst)
             self.changed = True
 
     def activate(self, states):
@@ -348,7 +330,7 @@ class LinkManager(object):
         def copy(link):
             self.record(link, "copy-config", path=self.active_path(link))
             if not self.check_mode:
-                copy_config(self.available_path(link), self.active_path(link))
+                copy_atomically(self.available_path(link), self.active_path(link))
             self.changed = True
 
         for link in to_copy:

@@ -164,11 +164,11 @@ elapsed:
 """
 
 import json
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import write_atomically
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
     KannelAdmin,
     KannelAdminDenied,
@@ -192,13 +192,7 @@ def write_record(path, sets, changed_by):
     """serving.json, written atomically (a reader never sees half a file)."""
     doc = {"sets": sets, "changed_by": changed_by,
            "changed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(json.dumps(doc, indent=4, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
+    write_atomically(path, json.dumps(doc, indent=4, sort_keys=True) + "\n", mode=0o644)
 
 
 class Server(object):

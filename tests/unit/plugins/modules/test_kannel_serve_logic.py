@@ -1,4 +1,6 @@
 """kannel_serve's order of operations: release before activation, hold the own set, skip what is done."""
+import os
+
 import pytest
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError
@@ -75,4 +77,5 @@ def test_record_is_whole_json(tmp_path):
     write_record(str(path), ["node-a", "node-b"], "takeover of node-a")
     text = path.read_text()
     assert text.endswith("}\n") and '"changed_by": "takeover of node-a"' in text
-    assert not (tmp_path / "serving.json.tmp").exists()
+    assert os.listdir(tmp_path) == ["serving.json"]  # no temporary file left
+    assert oct(path.stat().st_mode & 0o777) == "0o644"

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: SMS gateway cluster maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planning and applying the files of a Kannel node (smsgw.cluster.kannel_node_files): what differs
+from the wanted content and attributes, the Kannel config check, and masking secrets in diffs.
+Separated from the module so unit tests can drive it without AnsibleModule."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import subprocess
+import tempfile
+
+# Kannel (`admin-password = "x"`) and JSON (`"admin_password": "x",`) secret fields.
+SECRET_LINE = re.compile(r'^(\s*"?[\w-]*(?:password|secret)[\w-]*"?\s*[=:]\s*)(.*?)(,?)[ \t]*$',
+                         re.IGNORECASE | re.MULTILINE)
+
+
+def masked(text):
+    """text with the value of every password/secret field replaced (for diffs)."""
+    return SECRET_LINE.sub(r'\1"********"\3', text) if text is not None else ""
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def conf_files(directory):
+    try:
+        return sorted(n for n in os.listdir(directory) if n.endswith(".conf"))
+    except FileNotFoundError:
+        return []
+
+
+def attributes_differ(path, uid, gid, mode):
+    st = os.stat(path)
+    return st.st_uid != uid or st.st_gid != gid or (st.st_mode & 0o7777) != mode
+
+
+def plan_directories(directories):
+    """directories: [{path, uid, gid, mode}] -> (paths to create, paths whose owner/mode differ)."""
+    create = [d["path"] for d in directories if not os.path.isdir(d["path"])]
+    fix = [d["path"] for d in directories if d["path"] not in create
+           and attributes_differ(d["path"], d["uid"], d["gid"], d["mode"])]
+    return create, fix
+
+
+def plan_files(files):
+    """files: [{path, content, uid, gid, mode}] -> (paths to write, paths to fix, {path: before})."""
+    write, fix, before = [], [], {}
+    for f in files:
+        current = read(f["path"])
+        if current != f["content"]:
+            write.append(f["path"])
+            before[f["path"]] = current
+        elif attributes_differ(f["path"], f["uid"], f["gid"], f["mode"]):
+            fix.append(f["path"])
+    return write, fix, before
+
+
+def plan_links(wanted, available_dir, active_dir):
+    """What to do to make the link directories match wanted ({name: content}).
+
+    -> {write: [names], refresh: [names], remove: [paths], unchanged: int, before: {name: text}}
+    """
+    write, before = [], {}
+    for name in sorted(wanted):
+        current = read(os.path.join(available_dir, name))
+        if current != wanted[name]:
+            write.append(name)
+            before[name] = current
+    refresh, remove = [], []
+    for name in conf_files(active_dir):
+        if name not in wanted:
+            remove.append(os.path.join(active_dir, name))
+        elif read(os.path.join(active_dir, name)) != wanted[name]:
+            refresh.append(name)
+    remove[:0] = [os.path.join(available_dir, n) for n in conf_files(available_dir) if n not in wanted]
+    return {"write": write, "refresh": refresh, "remove": sorted(remove),
+            "unchanged": len(wanted) - len(write), "before": before}
+
+
+def validate(command, contents, workdir, run=subprocess.run):
+    """Run command on one file holding every content -> error text, or None when valid."""
+    fd, path = tempfile.mkstemp(prefix=".validate-", suffix=".cfg", dir=workdir)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(c if c.endswith("\n") else c + "\n" for c in contents))
+        proc = run(command.replace("%s", path), shell=True, capture_output=True, text=True,
+                   check=False)
+        if proc.returncode != 0:
+            return (proc.stdout + proc.stderr).strip() or "exit code %d" % proc.returncode
+        return None
+    finally:
+        os.unlink(path)
+
+
+def make_directory(path, uid, gid, mode):
+    if not os.path.isdir(path):
+        os.makedirs(path)
+    set_attributes(path, uid, gid, mode)
+
+
+def set_attributes(path, uid, gid, mode):
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
