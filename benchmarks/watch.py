@@ -112,6 +112,8 @@ def main():
 
     served = [r["served"] for r in rows]
     playbook = [r["playbook"] for r in rows]
+    # the decision to the last link bound: ansible-playbook's start-up, the takeover, the binds
+    acting = [r["served"] - r["decision"] for r in rows]
     lines = [
         "## Automatic takeover: node killed -> its set served on the survivor",
         "",
@@ -127,17 +129,18 @@ def main():
         "| --- | --- | --- |",
         "| kill -> decision | %s | 0-60 (uniform), median 30 |"
         % stats([r["decision"] for r in rows], "%.1f"),
-        "| takeover playbook | %s | same playbook |" % stats(playbook, "%.1f"),
+        "| takeover playbook (its own summary) | %s | same playbook |" % stats(playbook, "%.1f"),
+        "| decision -> set served | %s | the same |" % stats(acting, "%.1f"),
         "| kill -> set served | %s | median %.1f, worst %.1f |"
-        % (stats(served, "%.1f"), CHECKER_PERIOD / 2 + statistics.median(playbook),
-           CHECKER_PERIOD + max(playbook)),
+        % (stats(served, "%.1f"), CHECKER_PERIOD / 2 + statistics.median(acting),
+           CHECKER_PERIOD + max(acting)),
         "| a blip longer than the gap between two polls | never a takeover (< 30 s) | a takeover |",
         "",
         "Worst case of the watcher: one interval (the kill just after a poll) + the window + the "
-        "poll timeout + the takeover = 5 + 30 + 2 + the playbook (%.1f s at most here). Load "
+        "poll timeout + decision -> served = 5 + 30 + 2 + %.1f = %.1f s here. Load "
         "average (1 min) %.1f at the start, %.1f at the end. Accounts bound twice at a time "
-        "during the runs: %s." % (5 + 30 + 2 + max(playbook), load_start, os.getloadavg()[0],
-                                  twice or "none"),
+        "during the runs: %s." % (max(acting), 5 + 30 + 2 + max(acting), load_start,
+                                  os.getloadavg()[0], twice or "none"),
         "",
     ]
     section = "\n".join(lines)
