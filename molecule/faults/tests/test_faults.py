@@ -4,9 +4,12 @@ Each fault test starts from normal operation, injects one fault, runs the real p
 operator would, checks what the operator is told, and ends with the cluster normal again (failback).
 The `fault` fixture restores normal operation after a test that failed halfway, so the next fault
 starts clean, and records per fault the highest number of concurrent binds each provider account
-had (artifacts/faults-report.json). For every fault: no account is bound twice at a time, every SMS
-a gateway accepted reaches the provider exactly once (possibly only after failback), and the
-playbook output says what happened. Tests run in file order.
+had, how long any was bound twice and how many second binds the provider refused
+(artifacts/faults-report.json). For every fault: no account is bound twice at a time nor asked for
+while bound, every SMS a gateway accepted reaches the provider exactly once (possibly only after
+failback), and the playbook output says what happened. The faults where a node could stay connected
+(partition, frozen, fenced, isolated) run twice (`provider` fixture): with a provider that accepts a
+second bind and with one that refuses it. Tests run in file order.
 
 Fault 2 of the suite (deploy.yml while a takeover is in effect and the failed node is back) is the
 failover scenario's test_deploy_during_takeover_keeps_it; it is not repeated here (deploy is the
