@@ -269,14 +269,39 @@ class Cluster:
             self.exec_ok(node, "ip", "rule", "add" if cut else "del", "to", host, "ipproto", "6",
                          "dport", port, "prohibit")
 
+    def admin_port_silent(self, node, silent, to=None):
+        """Make node's admin port silent (or answer again), to everyone or only to address `to`:
+        an `ip rule` refuses the port's replies (the image has iproute2, no iptables), so the
+        node's other traffic, e.g. its SMPP sessions to the provider on that same host, goes on."""
+        selector = ["to", to] if to else []
+        self.exec_ok(node, "ip", "rule", "add" if silent else "del", "pref", "10", *selector,
+                     "ipproto", "6", "sport", str(self.vars.get("kannel_node_admin_port", 13000)),
+                     "prohibit")
+
+    def _unreachable_overlay(self, node, fh):
+        yaml.safe_dump({"all": {"children": {"kannel_nodes": {"children": {self.name: {
+            "hosts": {node: {"ansible_host": "%s-cut-off-from-the-controller" % node}}}}}}}}, fh)
+
     def unreachable_inventory(self, node):
         """An extra inventory (-i after the scenario's) in which the controller cannot reach node:
         its podman connection names a container that does not exist, as a node cut off from the
         controller's network looks to Ansible (UNREACHABLE)."""
         fd, path = tempfile.mkstemp(prefix="unreachable-%s-" % node, suffix=".yml")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.safe_dump({"all": {"children": {"kannel_nodes": {"children": {self.name: {
-                "hosts": {node: {"ansible_host": "%s-cut-off-from-the-controller" % node}}}}}}}}, fh)
+            self._unreachable_overlay(node, fh)
+        return path
+
+    def unreachable_inventory_dir(self, node):
+        """The scenario's inventory with the overlay of unreachable_inventory, as one directory:
+        for a tool that takes a single inventory, such as ansible-rulebook (the watcher), which
+        copies it (links are followed) for each playbook it runs."""
+        path = tempfile.mkdtemp(prefix="unreachable-%s-" % node)
+        for entry in os.listdir(self.inventory):
+            os.symlink(os.path.join(self.inventory, entry), os.path.join(path, entry))
+        # Ansible reads a directory's inventory files in name order and the last one's host vars
+        # win: this name sorts after the scenario's hosts.yml.
+        with open(os.path.join(path, "zz-%s-unreachable.yml" % node), "w", encoding="utf-8") as fh:
+            self._unreachable_overlay(node, fh)
         return path
 
     # --- SMS ----------------------------------------------------------------------------------
@@ -462,12 +487,31 @@ class BindWatch:
             overlap[account] = round(total, 3)
         return overlap
 
-    def assert_never_bound_twice(self):
+    def second_binds_refused(self):
+        """Per account: binds the provider refused because the account was bound already (the
+        simulator's /second-bind refuse): a try to connect twice that such a provider hides from
+        max_binds. Only accounts with any."""
+        refused = {}
+        for ev in self.cluster.sim("/events"):
+            if ev["event"] == "bind_refused" and ev.get("reason") == "second bind" and \
+                    ev["t"] >= self.since:
+                refused[ev["account"]] = refused.get(ev["account"], 0) + 1
+        return refused
+
+    def assert_never_bound_twice(self, refused_ok=False):
+        """No account bound twice at a time, nor (unless refused_ok) asked for while bound: with a
+        provider that refuses a second bind, the refusal is what a double bind looks like."""
         peak = self.max_binds()
         twice = {a: n for a, n in peak.items() if n > 1}
         assert twice == {}, "provider accounts bound more than once at a time: %s (binds: %s)" % (
             twice, [(e["account"], e["peer"]) for e in self.cluster.sim("/events")
                     if e["event"] == "bind" and e["t"] >= self.since and e["account"] in twice])
+        refused = {} if refused_ok else self.second_binds_refused()
+        assert refused == {}, (
+            "the provider refused second binds (the account was bound already): %s (tries: %s)"
+            % (refused, [(e["account"], e["peer"]) for e in self.cluster.sim("/events")
+                         if e["event"] == "bind_refused" and e.get("reason") == "second bind"
+                         and e["t"] >= self.since]))
 
 
 class Witness:

@@ -1,6 +1,7 @@
 """Tools of the watch scenario and benchmarks/watch.py: the automatic-takeover watcher run as an
 operator runs it (the launcher written by watcher.yml, in its own process group, its output in a
 file), its one-line decisions, and when the provider saw a failed node's links bound again."""
+import json
 import os
 import re
 import signal
@@ -13,8 +14,12 @@ import pytest
 class Watcher:
     """The watcher process (the launcher in its own process group, output to a log file)."""
 
-    def __init__(self, cluster, launcher, log_dir):
+    def __init__(self, cluster, launcher, log_dir, state_dir=None):
+        """state_dir: the watcher's kannel_watch_state_dir (default: log_dir/state, as the lab's
+        inventories set it)."""
         self.cluster, self.launcher, self.log_dir = cluster, launcher, log_dir
+        self.state_file = os.path.join(state_dir or os.path.join(log_dir, "state"),
+                                       cluster.name + ".json")
         self.proc = None
         self.log_path = None
         self.runs = 0
@@ -28,9 +33,26 @@ class Watcher:
                                          stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
-    def output(self):
+    def wait_watching(self, timeout=60):
+        """Wait for the first decision about each node (ok on a healthy cluster)."""
+        for node in self.cluster.nodes:
+            self.wait_decision(node, "ok", timeout)
+
+    def state(self):
+        """The cluster's state file (armed/paused/disarmed, attempts, the last takeover)."""
+        with open(self.state_file, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def action(self, action, *extra):
+        """watch.yml as an operator runs it (arm, pause, resume, show)."""
+        return self.cluster.playbook_ok("watch.yml", "-e", "cluster=%s" % self.cluster.name,
+                                        "-e", "action=%s" % action, *extra)
+
+    def output(self, since=0):
+        """The run's output from character `since` on (a length of it read before a fault: the
+        watcher and its takeover runs share one output for a whole run)."""
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
+            return fh.read()[since:]
 
     def decisions(self, node=None, decision=None):
         """The watcher's one-line decisions in this run, optionally of one node / kind."""
@@ -62,8 +84,8 @@ class Watcher:
     def count(self, node, decision, text=""):
         return len([d for d in self.decisions(node, decision) if text in d])
 
-    def wait_output(self, text, timeout):
-        return self.wait_for(repr(text), lambda: text in self.output(), timeout)
+    def wait_output(self, text, timeout, since=0):
+        return self.wait_for(repr(text), lambda: text in self.output(since), timeout)
 
     def stop(self, sig=signal.SIGTERM):
         """Stop the whole process group (as systemd stops the service), takeover runs included."""

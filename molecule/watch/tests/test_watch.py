@@ -47,13 +47,11 @@ WATCHER = Watcher(CLUSTER, LAUNCHER, WATCH_DIR)
 
 
 def state():
-    with open(STATE_FILE, encoding="utf-8") as fh:
-        return json.load(fh)
+    return WATCHER.state()
 
 
 def watch_cmd(action, *extra):
-    return CLUSTER.playbook_ok("watch.yml", "-e", "cluster=%s" % CLUSTER.name, "-e",
-                               "action=%s" % action, *extra)
+    return WATCHER.action(action, *extra)
 
 
 def configure(*extra):
@@ -62,14 +60,7 @@ def configure(*extra):
 
 def start_watcher():
     WATCHER.start()
-    for node in CLUSTER.nodes:
-        WATCHER.wait_decision(node, "ok", 60)
-
-
-def node_rule(node, add, *selector):
-    """Refuse the replies of the node's admin port (to everyone, or to `to ADDRESS` only)."""
-    CLUSTER.exec_ok(node, "ip", "rule", "add" if add else "del", "pref", "10", *selector,
-                    "ipproto", "6", "sport", str(ADMIN_PORT), "prohibit")
+    WATCHER.wait_watching()
 
 
 def bring_back(node):
@@ -136,13 +127,13 @@ def test_watcher_starts_armed_and_status_shows_it(case):
 def test_blip_admin_port_silent_20s_is_no_takeover(case):
     attempts = state()["attempts"]
     waits, blips = WATCHER.count(W1, "wait"), WATCHER.count(W1, "ok", "a blip")
-    node_rule(W1, True)
+    CLUSTER.admin_port_silent(W1, True)
     blocked = time.time()
     try:
         WATCHER.wait_decision(W1, "wait", 15, after=waits)
         time.sleep(max(0, blocked + BLIP_SECONDS - time.time()))
     finally:
-        node_rule(W1, False)
+        CLUSTER.admin_port_silent(W1, False)
     case["blip_seconds"] = round(time.time() - blocked, 1)
     WATCHER.wait_decision(W1, "ok", 15, "a blip is not a failure", after=blips)
     no_takeover_since(attempts)
@@ -167,12 +158,12 @@ def test_blip_node_frozen_20s_is_no_takeover(case):
 
 def test_only_the_watchers_path_broken_is_no_takeover(case):
     oks = WATCHER.count(W1, "ok")
-    node_rule(W1, True, "to", WITNESS)
+    CLUSTER.admin_port_silent(W1, True, to=WITNESS)
     try:
         WATCHER.wait_decision(W1, "takeover", 60)
         WATCHER.wait_output("re-armed", 180)
     finally:
-        node_rule(W1, False, "to", WITNESS)
+        CLUSTER.admin_port_silent(W1, False, to=WITNESS)
     out = " ".join(WATCHER.output().split())
     assert "Refused: %s still reaches %s" % (W2, W1) in out
     assert "only the watcher's path to it is broken. Nothing was changed." in out
