@@ -193,15 +193,18 @@ def stage_times(res):
             tzinfo=datetime.timezone.utc).timestamp()
     plays = doc["plays"]
     times = {"start-up": ts(plays[0]["play"]["duration"]["start"]) - res["start"]}
+    # Per play its own start and end: under strategy free (stage 1) the hosts' tasks overlap, so
+    # task durations would add up to more than the play took.
     for play in plays:
         stage = next(s for prefix, s in STAGES if play["play"]["name"].startswith(prefix))
-        for task in play["tasks"]:
-            dur = task["task"]["duration"]
-            seconds = ts(dur["end"]) - ts(dur["start"])
-            name = stage
-            if stage == "activation" and task["task"]["name"].startswith(CONFIRM_TASKS):
-                name = "confirmation"
-            times[name] = times.get(name, 0.0) + seconds
+        span = play["play"]["duration"]
+        seconds = ts(span["end"]) - ts(span["start"])
+        if stage == "activation":
+            confirm = sum(ts(t["task"]["duration"]["end"]) - ts(t["task"]["duration"]["start"])
+                          for t in play["tasks"] if t["task"]["name"].startswith(CONFIRM_TASKS))
+            times["confirmation"] = times.get("confirmation", 0.0) + confirm
+            seconds -= confirm
+        times[stage] = times.get(stage, 0.0) + seconds
     return times
 
 
