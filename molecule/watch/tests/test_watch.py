@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from story import BindWatch, Cluster
+from story import GUARD, BindWatch, Cluster
 from watcher import Watcher, wait_set_bound_on_survivor
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +39,7 @@ REPORT_FILE = os.path.join(CLUSTER.repo, "artifacts", "watch-report.json")
 REPORT = {}
 ADMIN_PORT = 13000
 WITNESS = "10.213.74.1"  # the controller on the lab network, where the watcher runs
+GUARD_COMMAND = "/usr/local/lib/smsgw-cluster/kannel-cluster-guard"
 SHORT_WINDOW = 15
 BLIP_SECONDS = 20
 
@@ -165,13 +166,34 @@ def test_only_the_watchers_path_broken_is_no_takeover(case):
     finally:
         CLUSTER.admin_port_silent(W1, False, to=WITNESS)
     out = " ".join(WATCHER.output().split())
-    assert "Refused: %s still reaches %s" % (W2, W1) in out
+    # the survivor's runtime guard, which reads the peer's status page every second, answered
+    assert "Refused: %s still reaches %s (its runtime guard read %s's status page" % (W2, W1, W1) in out
     assert "only the watcher's path to it is broken. Nothing was changed." in out
     WATCHER.wait_decision(W1, "ok", 20, after=oks)
     CLUSTER.wait_serving(W1, [W1], timeout=5)
     CLUSTER.wait_serving(W2, [W2], timeout=5)
     st = state()
     assert st["mode"] == "armed" and st["takeover"]["result"] == "not served", st
+
+
+def test_second_observer_without_the_survivors_guard_asks_the_node_itself(case):
+    """With its runtime guard stopped the survivor has no fresh record of the peer: the takeover
+    the watcher runs must then ask the node's admin interface itself, and still refuse."""
+    before = {n: CLUSTER.serving_file(n) for n in CLUSTER.nodes}
+    CLUSTER.exec_ok(W2, "systemctl", "stop", GUARD)
+    try:
+        CLUSTER.wait_until("the stopped guard's record to go stale", lambda: not json.loads(
+            CLUSTER.exec_ok(W2, GUARD_COMMAND, "peer-silence"))["fresh"], 20)
+        run = CLUSTER.playbook("takeover.yml", "-e", "failed=%s" % W1,
+                               "-e", "takeover_confirm_down_from_survivor=true")
+    finally:
+        CLUSTER.exec_ok(W2, "systemctl", "start", GUARD)
+    out = " ".join(run.out.split())
+    assert run.rc != 0, out
+    assert "Refused: %s still reaches %s (" % (W2, W1) in out, out
+    assert "its runtime guard read" not in out, out
+    assert {n: CLUSTER.serving_file(n) for n in CLUSTER.nodes} == before
+    case["refusal_seconds"] = round(run.seconds, 1)
 
 
 def test_killed_node_is_taken_over_automatically(case):
