@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import contextlib
 import copy
 import errno
@@ -42,6 +43,11 @@ OPERATOR_ACTIONS = ("arm", "pause", "resume")
 
 def utc_iso(when=None):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if when is None else when))
+
+
+def from_utc_iso(text):
+    """The wall-clock time of a utc_iso() text (whole seconds)."""
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def initial_state(cluster):
@@ -334,7 +340,10 @@ class Watch(object):
                 rec["result"], rec["served_at"] = "served", utc_iso(now)
                 st["mode_reason"] = "automatic takeover of %s (attempt %s) served by %s" % (
                     node, rec["attempt"], survivor)
-            elif rec.get("ended_at"):
+            elif rec.get("ended_at") and now >= from_utc_iso(rec["ended_at"]) + 1:
+                # Only a round that began after the playbook ended can say its set is not
+                # served: one in flight meanwhile may have read the survivor before the
+                # activation (ended_at counts whole seconds, hence the second more).
                 rec["result"] = "not served"
                 if st["mode"] == "disarmed" and st.get("mode_changed_by") == "watcher":
                     st.update(mode="armed", mode_changed_at=utc_iso(now), mode_changed_by="watcher",

@@ -7,12 +7,13 @@ import asyncio
 import http.server
 import json
 import threading
+import time
 
 import pytest
 from ansible.module_utils.six.moves.urllib.error import URLError
 
 from ansible_collections.smsgw.cluster.extensions.eda.plugins.event_source import kannel_health
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_watch import StateFile
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_watch import StateFile, utc_iso
 from fakes import FakeBearerbox
 
 PW = "st&tus pw"
@@ -221,7 +222,7 @@ def test_served_takeover_stays_disarmed_refused_one_rearms(config, tmp_path):
     nodes.down.add("n1")
     run({"config": config(), "cluster": "c1"}, nodes, 0.6)
     # the playbook returned without the survivor serving n1's set (the second observer refused)
-    store.update(lambda s: dict(s, takeover=dict(s["takeover"], ended_at="now")))
+    store.update(lambda s: dict(s, takeover=dict(s["takeover"], ended_at=utc_iso(time.time() - 2))))
     events = run({"config": config(), "cluster": "c1"}, nodes, 0.6)
     state = store.read()
     assert state["takeover"]["result"] in ("not served", "running")
