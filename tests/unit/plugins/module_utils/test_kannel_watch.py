@@ -79,36 +79,38 @@ def test_bad_file_is_an_error_not_a_mode(tmp_path):
         StateFile(str(tmp_path), "c1").read()
 
 
+ENDED = 1700000000.0
+
+
+def ended_takeover(tmp_path):
+    """A watcher whose takeover of n1 by n2 is running; its playbook returned at ENDED."""
+    store = StateFile(str(tmp_path), "c1")
+    store.update(lambda s: dict(s, mode="disarmed", mode_changed_by="watcher", attempts=1,
+                                takeover={"node": "n1", "survivor": "n2", "attempt": 1,
+                                          "result": "running", "ended_at": utc_iso(ENDED)}))
+    return store, Watch("c1", ["n1", "n2"], 30, store, lambda line: None)
+
+
 def test_a_round_begun_before_the_takeover_ended_does_not_settle_it(tmp_path):
     """The playbook returned (ended_at) while a poll round was in flight: that round may have read
     the survivor before the activation, so only a round begun later may call the set not served."""
-    store = StateFile(str(tmp_path), "c1")
-    ended = 1700000000.0
-    store.update(lambda s: dict(s, mode="disarmed", mode_changed_by="watcher", attempts=1,
-                                takeover={"node": "n1", "survivor": "n2", "attempt": 1,
-                                          "result": "running", "ended_at": utc_iso(ended)}))
-    watch = Watch("c1", ["n1", "n2"], 30, store, lambda line: None)
+    store, watch = ended_takeover(tmp_path)
     before_activation = {"n1": Poll("n1", False, error="timed out"),
                          "n2": Poll("n2", True, "healthy", ["n2"])}
-    watch.round(before_activation, ended - 0.5)
-    watch.round(before_activation, ended + 0.5)  # began in the second ended_at names
+    watch.round(before_activation, ENDED - 0.5)
+    watch.round(before_activation, ENDED + 0.5)  # began in the second ended_at names
     assert store.read()["takeover"]["result"] == "running"
     assert store.read()["mode"] == "disarmed"
     served = {"n1": Poll("n1", False, error="timed out"),
               "n2": Poll("n2", True, "healthy", ["n1", "n2"])}
-    watch.round(served, ended + 2)
+    watch.round(served, ENDED + 2)
     assert store.read()["takeover"]["result"] == "served"
     assert store.read()["mode"] == "disarmed"
 
 
 def test_a_round_begun_after_the_takeover_ended_settles_not_served_and_rearms(tmp_path):
-    store = StateFile(str(tmp_path), "c1")
-    ended = 1700000000.0
-    store.update(lambda s: dict(s, mode="disarmed", mode_changed_by="watcher", attempts=1,
-                                takeover={"node": "n1", "survivor": "n2", "attempt": 1,
-                                          "result": "running", "ended_at": utc_iso(ended)}))
-    watch = Watch("c1", ["n1", "n2"], 30, store, lambda line: None)
+    store, watch = ended_takeover(tmp_path)
     watch.round({"n1": Poll("n1", True, "healthy", ["n1"]),
-                 "n2": Poll("n2", True, "healthy", ["n2"])}, ended + 1.5)
+                 "n2": Poll("n2", True, "healthy", ["n2"])}, ENDED + 1.5)
     state = store.read()
     assert state["takeover"]["result"] == "not served" and state["mode"] == "armed", state
