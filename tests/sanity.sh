@@ -16,7 +16,8 @@
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SANITY_ROOT=${SANITY_ROOT:-/tmp/smsgw-sanity}
+# One copy per checkout: two checkouts (git worktrees) may run sanity at the same time.
+SANITY_ROOT=${SANITY_ROOT:-/tmp/smsgw-sanity-$(printf %s "$REPO" | cksum | cut -d" " -f1)}
 SANITY_VENV=${SANITY_VENV:-/tmp/smsgw-sanity-venv}
 PYTHON=${PYTHON:-python3.11}
 CORE_PIN=$(grep -E '^ansible-core==' "$REPO/requirements.txt")
