@@ -24,7 +24,7 @@ def dirs(tmp_path):
     return avail, active
 
 
-def run(dirs, link_files, check=False, diff=False, validate=True, **extra):
+def run(dirs, link_files, check=False, diff=False, validate=True, checker=CHECKER, **extra):
     avail, active = dirs
     calls = avail.parent / "calls"
     links_arg = None if link_files is None else [{"name": n, "content": c} for n, c in link_files.items()]
@@ -32,7 +32,7 @@ def run(dirs, link_files, check=False, diff=False, validate=True, **extra):
                  "available_dir": str(avail), "active_dir": str(active), "links_group": "root",
                  "_ansible_check_mode": check, "_ansible_diff": diff}, **extra)
     if validate:
-        args["validate"] = CHECKER.format(calls=calls)
+        args["validate"] = checker.format(calls=calls)
     path = avail.parent / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "collections"))
@@ -212,3 +212,17 @@ def test_without_links_the_link_directories_are_left_alone(dirs, tmp_path):
 def test_a_file_outside_any_directory_is_refused(dirs, tmp_path):
     res = run(dirs, None, files=[{"path": str(tmp_path / "no" / "x.conf"), "content": ""}])
     assert res["failed"] and "does not exist" in res["msg"]
+
+
+
+# test_cfg prints a line it cannot read between ` and ' (an include, measured), and its dump
+# prints every field as <field> = <value>: stand-ins that echo every line of the file so
+@pytest.mark.parametrize("echo", ["sed \"s/.*/PANIC: Failed to include \\`&'/\" %s >&2; exit 1",
+                                  "sed 's/^\\([a-z-]*\\) = \\(.*\\)$/DEBUG: <\\1> = <\\2>/' %s; exit 1"])
+def test_a_checker_that_echoes_the_config_shows_no_secret(dirs, echo):
+    files = links("A1")
+    files["A1.conf"] += 'smsc-username = "user-include-x"\n'
+    res = run(dirs, files, checker=echo)
+    assert res["failed"] and "Kannel rejects A1.conf: " in res["msg"], res
+    assert "smsc-password" in res["msg"] or "Failed to include" in res["msg"], res["msg"]
+    assert "s3cret-A1" not in res["msg"] and "user-include-x" not in res["msg"], res["msg"]
