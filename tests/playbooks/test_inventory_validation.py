@@ -263,6 +263,17 @@ CASES = {
     "allowed_ips and denied_ips together": (
         lambda inv: _account(inv).update(allowed_ips=["10.0.0.1"], denied_ips=["10.0.0.2"]),
         ["kannel_client_sets['alpha'].accounts[0] (c1).denied_ips: give allowed_ips or denied_ips"]),
+    "service address prefix with a trailing newline": (
+        _service_addresses("192.0.2.50/24\n"), ["kannel_client_sets['alpha'].service_address"]),
+    "sendsms_interface not an address": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"].update(sendsms_interface="any"),
+        ["kannel_client_sets['beta'].sendsms_interface: 'any' is not an IPv4 address"]),
+    "sendsms_interface is a service address": (
+        _service_addresses("192.0.2.50/24", sendsms_interface="192.0.2.50"),
+        ["kannel_client_sets['alpha'].sendsms_interface: 192.0.2.50 is a node's or a set's service address"]),
+    "sendsms_interface is a node address": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"].update(sendsms_interface="192.0.2.11"),
+        ["kannel_client_sets['beta'].sendsms_interface: 192.0.2.11 is a node's"]),
     "user-allow-ip in an account's options": (
         lambda inv: _account(inv).update(options={"user-allow-ip": "10.0.0.1"}),
         ["kannel_client_sets['alpha'].accounts[0] (c1).options: 'user-allow-ip'", "allowed_ips"]),
@@ -303,10 +314,11 @@ def test_a_stray_word_in_the_extra_vars_is_refused(tmp_path, playbook, extra):
     assert "UNREACHABLE" not in out, out
 
 
-def test_valid_allowed_ips_pass_validation(tmp_path):
+def test_valid_allowed_ips_and_sendsms_interface_pass_validation(tmp_path):
     def change(inv):
         _account(inv).update(allowed_ips=["127.0.0.1", "10.0.*.*", "192.0.2.7"])
         _account(inv, "beta").update(denied_ips=["*.*.*.*"])
+        cluster_vars(inv)["kannel_client_sets"]["beta"]["sendsms_interface"] = "127.0.0.1"
     rc, out, _ = run_deploy(tmp_path, mutate(change))
     assert "Stage 2" in out and "UNREACHABLE" in out, out
 
