@@ -49,8 +49,14 @@ def scrubbed(output, contents, path):
     config text Kannel echoes (the line number and file name stay: they say where to look)."""
     for secret in sorted(secrets_in(contents), key=len, reverse=True):
         output = output.replace(secret, "********")
-    output = ECHOED_LINE.sub(lambda m: m.group(0) if m.group(0)[1:-1] == path else "`(hidden)'", output)
+    output = ECHOED_LINE.sub(lambda m: m.group(0) if _names_a_file(m.group(0)[1:-1], path) else "`(hidden)'",
+                             output)
     return DUMPED_VALUE.sub(r"\1(hidden)\2", output)
+
+
+def _names_a_file(text, path):
+    """Kannel also quotes file names (`Error found on line N of file `F'`): those stay."""
+    return text == path or (os.path.isabs(text) and os.path.exists(text))
 
 
 def read(path):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_files import masked, plan_links
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_files import masked, plan_links, scrubbed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULE = os.path.join(REPO, "plugins", "modules", "kannel_node_files.py")
@@ -226,3 +226,15 @@ def test_a_checker_that_echoes_the_config_shows_no_secret(dirs, echo):
     assert res["failed"] and "Kannel rejects A1.conf: " in res["msg"], res
     assert "smsc-password" in res["msg"] or "Failed to include" in res["msg"], res["msg"]
     assert "s3cret-A1" not in res["msg"] and "user-include-x" not in res["msg"], res["msg"]
+
+
+def test_scrubbed_output_keeps_line_numbers_and_file_names(tmp_path):
+    included = tmp_path / "L1.conf"
+    included.write_text("")
+    out = scrubbed("ERROR: couldn't stat `x include y'\nPANIC: Failed to include `x include y' (on line 7 "
+                   "of file /tmp/c.cfg).\nERROR: Error found on line 3 of file `%s'.\nERROR: file `/tmp/c.cfg'\n"
+                   "DEBUG:     <smsc-password> = <pw-x>\nERROR: no pw-x here" % included,
+                   ['smsc-password = "pw-x"\n'], "/tmp/c.cfg")
+    assert "x include y" not in out and "pw-x" not in out, out
+    assert "on line 7 of file /tmp/c.cfg" in out and "line 3 of file `%s'" % included in out
+    assert "file `/tmp/c.cfg'" in out and "<smsc-password> = <(hidden)>" in out
