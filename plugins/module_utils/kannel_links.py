@@ -20,7 +20,8 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import
     links_by_admin_id,
 )
 
-LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+# \Z, not $: with re.match `$` also matches before a trailing newline.
+LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 SETTLING = ("disconnected",)
 LOADED_NOT_ONLINE = ("connecting", "re-connecting")
 

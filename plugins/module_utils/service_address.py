@@ -12,7 +12,8 @@ __metaclass__ = type
 import json
 import re
 
-IPV4 = re.compile(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$")
+# \Z, not $: with re.match `$` also matches before a trailing newline.
+IPV4 = re.compile(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\Z")
 
 
 class AddressError(Exception):

@@ -132,8 +132,9 @@ options:
     description:
       - Command that checks a Kannel configuration file; C(%s) is replaced by the path of a
         temporary file with the content to check. Non-zero exit = invalid. Its output is shown on
-        a failure, so it must not print passwords (the role's C(kannel-check-cfg) does not).
-        Without it nothing is checked.
+        a failure with the values of the checked files' password and secret fields masked, and the
+        configuration text Kannel echoes (between C(`) and C('), and C(<field> = <value>) dump lines)
+        hidden; line numbers stay. Without it nothing is checked.
     type: str
 attributes:
   check_mode:

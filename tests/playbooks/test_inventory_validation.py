@@ -121,6 +121,22 @@ def _second_cluster(inv):
     inv["all"]["children"]["kannel_nodes"]["children"]["core"] = core
 
 
+def _rename_node(old, new):
+    """The node `old` renamed `new` everywhere (host, link homes, client set key)."""
+    def change(inv):
+        hosts(inv)[new] = hosts(inv).pop(old)
+        cv = cluster_vars(inv)
+        for link in cv["kannel_links"]:
+            if link["home"] == old:
+                link["home"] = new
+        cv["kannel_client_sets"][new] = cv["kannel_client_sets"].pop(old)
+    return change
+
+
+def _account(inv, set_name="alpha"):
+    return cluster_vars(inv)["kannel_client_sets"][set_name]["accounts"][0]
+
+
 CASES = {
     "missing kannel_links": (lambda inv: _del(cluster_vars(inv), "kannel_links"), ["kannel_links"]),
     "missing admin password": (lambda inv: _del(cluster_vars(inv), "kannel_admin_password"),
@@ -199,6 +215,68 @@ CASES = {
                                    ["kannel_fence_command"]),
     "fence timeout zero": (lambda inv: hosts(inv)["alpha"].update(kannel_fence_timeout=0),
                            ["kannel_fence_timeout: 0 must be at least 1"]),
+    # `$` of re.match also matches before a trailing newline: names are matched to their end
+    "link id with a trailing newline": (
+        lambda inv: cluster_vars(inv)["kannel_links"][1].update(id="L2\n"),
+        ["kannel_links[1] (id L2\\n).id:", "may only hold letters"]),
+    "account username with a trailing newline": (
+        lambda inv: _account(inv).update(username="c1\n"),
+        ["accounts[0] (c1\\n).username:", "may only hold letters"]),
+    "cluster name with a trailing newline": (
+        lambda inv: cluster_vars(inv).update(kannel_cluster="edge\n"),
+        ["kannel_cluster: ", "edge\\n", "may only hold letters"]),
+    # Kannel's parser reads any line holding "include" as an include directive of the whole value
+    "link password with include": (
+        lambda inv: cluster_vars(inv)["kannel_links"][0].update(password="include"),
+        ["kannel_links[0] (id L1).password", "the word 'include'"]),
+    "account password with include": (
+        lambda inv: _account(inv).update(password="c1-include-secret"),
+        ["kannel_client_sets['alpha'].accounts[0] (c1).password", "the word 'include'"]),
+    "link option value with include": (
+        lambda inv: cluster_vars(inv)["kannel_links"][0].update(options={"source-addr": "/include"}),
+        ["kannel_links[0] (id L1).options.source-addr", "the word 'include'"]),
+    "link option named include": (
+        lambda inv: cluster_vars(inv)["kannel_links"][0].update(options={"include": "/etc/kannel"}),
+        ["kannel_links[0] (id L1).options: 'include'"]),
+    "admin password with include": (
+        lambda inv: cluster_vars(inv).update(kannel_admin_password="test-admin-pw-include"),
+        ["kannel_admin_password", "the word 'include'"]),
+    "link password with a backslash": (
+        lambda inv: cluster_vars(inv)["kannel_links"][0].update(password="a\\b"),
+        ["kannel_links[0] (id L1).password", "backslashes"]),
+    "node name with include": (_rename_node("beta", "include-b"),
+                               ["inventory host 'include-b'", "not the word 'include'"]),
+    # host names reach shell commands (handlers) and unit names
+    "node name with a semicolon": (_rename_node("beta", "a;b"),
+                                   ["inventory host 'a;b'", "may only hold letters"]),
+    "node name with a command substitution": (_rename_node("alpha", "$(x)"),
+                                              ["inventory host '$(x)'", "may only hold letters"]),
+    "allowed_ips not an address": (
+        lambda inv: _account(inv).update(allowed_ips=["127.0.0.1", "10.0.0.300"]),
+        ["kannel_client_sets['alpha'].accounts[0] (c1).allowed_ips[1]", "10.0.0.300"]),
+    "allowed_ips pattern too short": (
+        lambda inv: _account(inv).update(allowed_ips=["10.0.*"]),
+        ["kannel_client_sets['alpha'].accounts[0] (c1).allowed_ips[0]", "10.0.*"]),
+    "denied_ips with a trailing newline": (
+        lambda inv: _account(inv, "beta").update(denied_ips=["192.0.2.7\n"]),
+        ["kannel_client_sets['beta'].accounts[0] (c2).denied_ips[0]"]),
+    "allowed_ips and denied_ips together": (
+        lambda inv: _account(inv).update(allowed_ips=["10.0.0.1"], denied_ips=["10.0.0.2"]),
+        ["kannel_client_sets['alpha'].accounts[0] (c1).denied_ips: give allowed_ips or denied_ips"]),
+    "service address prefix with a trailing newline": (
+        _service_addresses("192.0.2.50/24\n"), ["kannel_client_sets['alpha'].service_address"]),
+    "sendsms_interface not an address": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"].update(sendsms_interface="any"),
+        ["kannel_client_sets['beta'].sendsms_interface: 'any' is not an IPv4 address"]),
+    "sendsms_interface is a service address": (
+        _service_addresses("192.0.2.50/24", sendsms_interface="192.0.2.50"),
+        ["kannel_client_sets['alpha'].sendsms_interface: 192.0.2.50 is a node's or a set's service address"]),
+    "sendsms_interface is a node address": (
+        lambda inv: cluster_vars(inv)["kannel_client_sets"]["beta"].update(sendsms_interface="192.0.2.11"),
+        ["kannel_client_sets['beta'].sendsms_interface: 192.0.2.11 is a node's"]),
+    "user-allow-ip in an account's options": (
+        lambda inv: _account(inv).update(options={"user-allow-ip": "10.0.0.1"}),
+        ["kannel_client_sets['alpha'].accounts[0] (c1).options: 'user-allow-ip'", "allowed_ips"]),
 }
 
 
@@ -234,6 +312,15 @@ def test_a_stray_word_in_the_extra_vars_is_refused(tmp_path, playbook, extra):
     assert 'extra vars hold "beta", which is not NAME=VALUE' in out, out
     assert out.count("fatal: [") == 1, out  # said once, not per host
     assert "UNREACHABLE" not in out, out
+
+
+def test_valid_allowed_ips_and_sendsms_interface_pass_validation(tmp_path):
+    def change(inv):
+        _account(inv).update(allowed_ips=["127.0.0.1", "10.0.*.*", "192.0.2.7"])
+        _account(inv, "beta").update(denied_ips=["*.*.*.*"])
+        cluster_vars(inv)["kannel_client_sets"]["beta"]["sendsms_interface"] = "127.0.0.1"
+    rc, out, _ = run_deploy(tmp_path, mutate(change))
+    assert "Stage 2" in out and "UNREACHABLE" in out, out
 
 
 def test_valid_service_addresses_pass_validation(tmp_path):

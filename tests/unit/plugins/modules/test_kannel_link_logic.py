@@ -252,9 +252,10 @@ def test_unknown_id_fails_before_any_command(dirs):
     assert os.listdir(dirs[1]) == []
 
 
-def test_invalid_id_rejected():
-    with pytest.raises(LinkError):
-        LinkManager(None, ["../etc/passwd"], "active", "/x", "/y").validate_ids()
+@pytest.mark.parametrize("link_id", ["../etc/passwd", "a1\n", "a1\nb"])
+def test_invalid_id_rejected(link_id):
+    with pytest.raises(LinkError, match="invalid link id"):
+        LinkManager(None, [link_id], "active", "/x", "/y").validate_ids()
 
 
 def test_check_mode_active_sends_nothing(dirs):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_files import masked, plan_links
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_files import masked, plan_links, scrubbed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULE = os.path.join(REPO, "plugins", "modules", "kannel_node_files.py")
@@ -24,7 +24,7 @@ def dirs(tmp_path):
     return avail, active
 
 
-def run(dirs, link_files, check=False, diff=False, validate=True, **extra):
+def run(dirs, link_files, check=False, diff=False, validate=True, checker=CHECKER, **extra):
     avail, active = dirs
     calls = avail.parent / "calls"
     links_arg = None if link_files is None else [{"name": n, "content": c} for n, c in link_files.items()]
@@ -32,7 +32,7 @@ def run(dirs, link_files, check=False, diff=False, validate=True, **extra):
                  "available_dir": str(avail), "active_dir": str(active), "links_group": "root",
                  "_ansible_check_mode": check, "_ansible_diff": diff}, **extra)
     if validate:
-        args["validate"] = CHECKER.format(calls=calls)
+        args["validate"] = checker.format(calls=calls)
     path = avail.parent / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "collections"))
@@ -212,3 +212,29 @@ def test_without_links_the_link_directories_are_left_alone(dirs, tmp_path):
 def test_a_file_outside_any_directory_is_refused(dirs, tmp_path):
     res = run(dirs, None, files=[{"path": str(tmp_path / "no" / "x.conf"), "content": ""}])
     assert res["failed"] and "does not exist" in res["msg"]
+
+
+
+# test_cfg prints a line it cannot read between ` and ' (an include, measured), and its dump
+# prints every field as <field> = <value>: stand-ins that echo every line of the file so
+@pytest.mark.parametrize("echo", ["sed \"s/.*/PANIC: Failed to include \\`&'/\" %s >&2; exit 1",
+                                  "sed 's/^\\([a-z-]*\\) = \\(.*\\)$/DEBUG: <\\1> = <\\2>/' %s; exit 1"])
+def test_a_checker_that_echoes_the_config_shows_no_secret(dirs, echo):
+    files = links("A1")
+    files["A1.conf"] += 'smsc-username = "user-include-x"\n'
+    res = run(dirs, files, checker=echo)
+    assert res["failed"] and "Kannel rejects A1.conf: " in res["msg"], res
+    assert "smsc-password" in res["msg"] or "Failed to include" in res["msg"], res["msg"]
+    assert "s3cret-A1" not in res["msg"] and "user-include-x" not in res["msg"], res["msg"]
+
+
+def test_scrubbed_output_keeps_line_numbers_and_file_names(tmp_path):
+    included = tmp_path / "L1.conf"
+    included.write_text("")
+    out = scrubbed("ERROR: couldn't stat `x include y'\nPANIC: Failed to include `x include y' (on line 7 "
+                   "of file /tmp/c.cfg).\nERROR: Error found on line 3 of file `%s'.\nERROR: file `/tmp/c.cfg'\n"
+                   "DEBUG:     <smsc-password> = <pw-x>\nERROR: no pw-x here" % included,
+                   ['smsc-password = "pw-x"\n'], "/tmp/c.cfg")
+    assert "x include y" not in out and "pw-x" not in out, out
+    assert "on line 7 of file /tmp/c.cfg" in out and "line 3 of file `%s'" % included in out
+    assert "file `/tmp/c.cfg'" in out and "<smsc-password> = <(hidden)>" in out

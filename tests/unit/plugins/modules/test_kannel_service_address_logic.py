@@ -143,7 +143,8 @@ def test_failed_ip_command_names_it():
         run(fake)
 
 
-@pytest.mark.parametrize("text", ["10.0.0.35", "10.0.0.350/24", "10.0.0.35/33", "10.0.0.35/x", ""])
+@pytest.mark.parametrize("text", ["10.0.0.35", "10.0.0.350/24", "10.0.0.35/33", "10.0.0.35/x", "",
+                                  "10.0.0.35\n/24"])
 def test_malformed_address_is_refused(text):
     with pytest.raises(AddressError, match="not an IPv4 address with a prefix"):
         split_cidr(text)
