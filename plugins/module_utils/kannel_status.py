@@ -47,6 +47,50 @@ def is_denied(text):
     return bool(re.match(r"^(<\?xml[^>]*\?>\s*)?<gateway>\s*Denied\s*</gateway>$", stripped))
 
 
+class DeniedBackoff(object):
+    """When to ask a bearerbox again after it answered ``Denied`` (a wrong password).
+
+    Measured: bearerbox sleeps before each ``Denied`` one second longer than before the last one
+    (reset only by an accepted password) and answers one admin request at a time, so asking
+    again at every poll stalls its admin interface for every client (a takeover's included). After
+    the n-th ``Denied`` in a row the next question waits ``first * 2 ** (n - 1)`` seconds, at most
+    ``cap`` (``cap=None``: never ask again; then only a changed configuration, i.e. a restart of the
+    caller, asks again). The caller logs when denied() or accepted() returns True: once per change.
+    """
+
+    def __init__(self, first, cap):
+        self.first, self.cap = float(first), cap
+        self.count = 0  # Denied answers in a row
+        self.next_at = None
+
+    @property
+    def active(self):
+        return self.count > 0
+
+    def may_ask(self, now):
+        return self.count == 0 or (self.next_at is not None and now >= self.next_at)
+
+    def wait(self):
+        """Seconds until the next question after the latest Denied (None: never)."""
+        if self.cap is None:
+            return None
+        return min(float(self.cap), self.first * 2 ** (self.count - 1))
+
+    def denied(self, now):
+        """A Denied (or, while denied, no usable answer: a late Denied looks like a timeout).
+        True when it starts a run of them."""
+        self.count += 1
+        wait = self.wait()
+        self.next_at = None if wait is None else now + wait
+        return self.count == 1
+
+    def accepted(self):
+        """A status page was served. True when it ends a run of Denied answers."""
+        ended = self.count > 0
+        self.count, self.next_at = 0, None
+        return ended
+
+
 def parse_duration(text):
     """``0d 0h 1m 2s`` -> 62; None when the text has another shape."""
     if text is None:
