@@ -14,7 +14,7 @@ import re
 import subprocess
 import tempfile
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import SUFFIX, unwanted
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import SUFFIX, present, unwanted
 
 # Kannel (`admin-password = "x"`) and JSON (`"admin_password": "x",`) secret fields.
 SECRET_LINE = re.compile(r'^(\s*"?[\w-]*(?:password|secret)[\w-]*"?\s*[=:]\s*)(.*?)(,?)[ \t]*$',
@@ -82,12 +82,8 @@ def plan_links(wanted, available_dir, active_dir):
                if name in wanted and read(os.path.join(active_dir, name)) != wanted[name]]
     # bearerbox loads every file there: out with what is no wanted link's file (a temporary file
     # of an interrupted write included)
-    try:
-        present = [n for n in os.listdir(active_dir) if not os.path.isdir(os.path.join(active_dir, n))]
-    except FileNotFoundError:
-        present = []
     keep = set(n[:-len(SUFFIX)] for n in wanted)
-    remove = [os.path.join(active_dir, name) for name in unwanted(present, keep)]
+    remove = [os.path.join(active_dir, name) for name in unwanted(present(active_dir), keep)]
     remove[:0] = [os.path.join(available_dir, n) for n in conf_files(available_dir) if n not in wanted]
     return {"write": write, "refresh": refresh, "remove": sorted(remove),
             "unchanged": len(wanted) - len(write), "before": before}

@@ -42,6 +42,16 @@ def link_id(name):
     return None
 
 
+def present(active_dir):
+    """The names of the files in active_dir ([] when it does not exist); directories are left
+    out (bearerbox reads files)."""
+    try:
+        names = os.listdir(active_dir)
+    except FileNotFoundError:
+        return []
+    return [n for n in names if not os.path.isdir(os.path.join(active_dir, n))]
+
+
 def wanted_ids(sets, serving, own, stand_ins, present=()):
     """Ids whose file belongs in the directory when the node serves the sets `serving`.
 
@@ -72,14 +82,9 @@ def unwanted(names, keep=None):
 
 def sweep(active_dir, keep=None, check_mode=False):
     """Remove the unwanted files (see unwanted) from active_dir; returns their names. A name that
-    is gone meanwhile is skipped; directories are left (bearerbox reads files)."""
-    try:
-        names = [n for n in os.listdir(active_dir)
-                 if not os.path.isdir(os.path.join(active_dir, n))]
-    except FileNotFoundError:
-        return []
+    is gone meanwhile is skipped."""
     removed = []
-    for name in unwanted(names, keep):
+    for name in unwanted(present(active_dir), keep):
         if not check_mode:
             try:
                 os.remove(os.path.join(active_dir, name))

@@ -166,7 +166,6 @@ elapsed:
 """
 
 import json
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -190,7 +189,11 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import
     SmsboxManager,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import held_id
-from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import sweep, wanted_ids
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
+    present,
+    sweep,
+    wanted_ids,
+)
 
 
 def write_record(path, sets, changed_by):
@@ -250,7 +253,7 @@ class Server(object):
         own_links = self.sets[self.own]["links"]
         keep = wanted_ids(self.sets, self.serve, self.own,
                           dict((link, held_id(link)) for link in own_links),
-                          present=os.listdir(self.active_dir))
+                          present=present(self.active_dir))
         swept = sweep(self.active_dir, keep)
         if swept:
             self.changed = True
