@@ -2,6 +2,7 @@
 run as Ansible runs it."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -212,3 +213,18 @@ def test_without_links_the_link_directories_are_left_alone(dirs, tmp_path):
 def test_a_file_outside_any_directory_is_refused(dirs, tmp_path):
     res = run(dirs, None, files=[{"path": str(tmp_path / "no" / "x.conf"), "content": ""}])
     assert res["failed"] and "does not exist" in res["msg"]
+
+
+def test_leftovers_in_the_include_directory_go_and_loaded_copies_are_written_outside_it(dirs):
+    # bearerbox loads every file of active_dir: a killed writer's temporary copy of A1 is A1 twice
+    avail, active = dirs
+    run(dirs, links("A1"))
+    shutil.copy(str(avail / "A1.conf"), str(active / "A1.conf"))
+    (active / ".A1.conf.x8k2").write_text(LINK % ("A1", "old"))
+    (avail / ".A1.conf.x8k2").write_text(LINK % ("A1", "old"))  # not included: left alone
+    res = run(dirs, {"A1.conf": LINK % ("A1", "new")})
+    assert sorted(os.listdir(str(active))) == ["A1.conf"]
+    assert str(active / ".A1.conf.x8k2") in res["removed"] and res["restart_needed"]
+    assert (active / "A1.conf").read_text() == LINK % ("A1", "new")
+    assert os.listdir(str(active) + ".tmp") == []  # the refreshed copy was written there first
+    assert (avail / ".A1.conf.x8k2").exists()
