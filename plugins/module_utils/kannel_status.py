@@ -52,14 +52,14 @@ class DeniedBackoff(object):
 
     Measured: bearerbox sleeps before each ``Denied`` one second longer than before the last one
     (reset only by an accepted password) and answers one admin request at a time, so asking
-    again at every poll stalls its admin interface for every client (a takeover's included). After
+    again at every poll delays every other client of its admin interface, a takeover's included
+    (measured with a poll a second: ~2 s), and the asker's own requests time out. After
     the n-th ``Denied`` in a row the next question waits ``first * 2 ** (n - 1)`` seconds, at most
-    ``cap`` (``cap=None``: never ask again; then only a changed configuration, i.e. a restart of the
-    caller, asks again). The caller logs when denied() or accepted() returns True: once per change.
+    ``cap``. The caller logs when denied() or accepted() returns True: once per change.
     """
 
     def __init__(self, first, cap):
-        self.first, self.cap = float(first), cap
+        self.first, self.cap = float(first), float(cap)
         self.count = 0  # Denied answers in a row
         self.next_at = None
 
@@ -68,20 +68,18 @@ class DeniedBackoff(object):
         return self.count > 0
 
     def may_ask(self, now):
-        return self.count == 0 or (self.next_at is not None and now >= self.next_at)
+        return self.count == 0 or now >= self.next_at
 
     def wait(self):
-        """Seconds until the next question after the latest Denied (None: never)."""
-        if self.cap is None:
-            return None
-        return min(float(self.cap), self.first * 2 ** (self.count - 1))
+        """Seconds until the next question after the latest Denied."""
+        # the exponent bounded: a mismatch lasting days must not overflow the float
+        return min(self.cap, self.first * 2 ** min(self.count - 1, 40))
 
     def denied(self, now):
         """A Denied (or, while denied, no usable answer: a late Denied looks like a timeout).
         True when it starts a run of them."""
         self.count += 1
-        wait = self.wait()
-        self.next_at = None if wait is None else now + wait
+        self.next_at = now + self.wait()
         return self.count == 1
 
     def accepted(self):
