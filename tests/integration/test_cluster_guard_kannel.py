@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+import kannel_harness
 from kannel_harness import PLACEHOLDER, STATUS_PASSWORD, closed_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,49 +104,74 @@ def test_a_peer_that_denies_the_status_password_is_not_stalled_by_the_guard(lab,
     assert json.load(open(cfg["state_file"]))["peer_reachable"] is True
 
 
-class Killed(BaseException):
-    """Stands for SIGKILL: nothing of the guard's process runs after it."""
+RUNTIME_GUARD = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import importlib.machinery, importlib.util
+loader = importlib.machinery.SourceFileLoader("guard", sys.argv[2])
+guard = importlib.util.module_from_spec(importlib.util.spec_from_loader("guard", loader))
+sys.dont_write_bytecode = True
+loader.exec_module(guard)
+guard.CONFIG = sys.argv[3]
+if sys.argv[4] == "kill-before-remove-smsc":
+    command = guard.admin_command
+
+    def admin_command(cfg, name, smsc=None):
+        if name == "remove-smsc":
+            os.kill(os.getpid(), signal.SIGKILL)  # e.g. deploy's handler restarting the guard
+        return command(cfg, name, smsc)
+    guard.admin_command = admin_command
+sys.exit(guard.main(["kannel-cluster-guard", "watch"]))
+"""
 
 
 def test_a_guard_killed_mid_give_up_and_restarted_leaves_no_link_of_an_unlisted_set(
-        lab, tmp_path, monkeypatch):
-    lab.add_fake_link("A1", closed_port(), active=True)
-    lab.add_fake_link("B1", closed_port(), active=True)  # held for the peer: stays
-    add_stand_in(lab, "A1")
-    lab.start_bearerbox()
-    assert loaded_ids(lab) == ["A1", "B1", PLACEHOLDER]
-    cfg = guard_config(lab, tmp_path)
-    serve(cfg, ["node-a", "node-b"])
-
-    def start_guard(kill_before=None):
-        guard = load_guard()  # a new process: only what is on disk is known
-        real = guard.admin_command
-
-        def admin(c, command, smsc=None):
-            if command == kill_before:
-                raise Killed()
-            return real(c, command, smsc)
-        monkeypatch.setattr(guard, "admin_command", admin)
-        monkeypatch.setattr(guard.subprocess, "run",  # systemctl: no smsbox unit here
-                            lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
-        return guard
-
-    guard = start_guard(kill_before="remove-smsc")
-    # the peer has node-a's set active (a frozen node resumed after a takeover)
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-a"}, False))
+        lab, tmp_path):
+    peer = kannel_harness.KannelLab(tmp_path / "peer")
     try:
-        guard.Watch(cfg).step()
-        raise AssertionError("the guard was not killed")
-    except Killed:
-        pass
-    assert json.load(open(cfg["serving_file"]))["sets"] == ["node-b"]
-    assert "A1" in loaded_ids(lab)  # killed after the stand-in, before the link went
+        # the peer took node-a's set over (this node was frozen): A1 is loaded there
+        peer.add_fake_link("A1", kannel_harness.free_port(), active=True)
+        peer.start_bearerbox()
+        lab.add_fake_link("A1", kannel_harness.free_port(), active=True)
+        lab.add_fake_link("B1", kannel_harness.free_port(), active=True)  # no set of node-a's
+        add_stand_in(lab, "A1")
+        lab.start_bearerbox()
+        assert loaded_ids(lab) == ["A1", "B1", PLACEHOLDER]
+        cfg = guard_config(lab, tmp_path, peer_admin_url=peer.admin_url)
+        serve(cfg, ["node-a", "node-b"])
+        config = tmp_path / "cluster-guard.json"
+        config.write_text(json.dumps(cfg))
+        bin_dir = tmp_path / "bin"  # no smsbox unit here: systemctl says ok
+        bin_dir.mkdir()
+        (bin_dir / "systemctl").write_text("#!/bin/sh\nexit 0\n")
+        os.chmod(str(bin_dir / "systemctl"), 0o755)
+        env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]))
 
-    guard = start_guard()
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (False, None, False))  # peer silent now
-    guard.Watch(cfg).step()
-    assert loaded_ids(lab) == ["A1.held", "B1", PLACEHOLDER]
-    assert sorted(os.listdir(lab.active_dir)) == ["A1.held.conf", "B1.conf"]
+        def guard(mode):
+            return subprocess.Popen([sys.executable, "-c", RUNTIME_GUARD, MODULE_UTILS, GUARD,
+                                     str(config), mode], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+
+        first = guard("kill-before-remove-smsc")
+        out = first.communicate(timeout=30)[0]
+        assert first.returncode == -signal.SIGKILL, out
+        assert json.load(open(cfg["serving_file"]))["sets"] == ["node-b"]
+        assert "A1" in loaded_ids(lab), out  # killed after the stand-in, before the link went
+
+        peer.stop_bearerbox()  # whatever the peer does now: serving.json is what counts
+        second = guard("run")
+        try:
+            deadline = time.monotonic() + 10
+            while "A1" in loaded_ids(lab) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert loaded_ids(lab) == ["A1.held", "B1", PLACEHOLDER]
+            assert sorted(os.listdir(lab.active_dir)) == ["A1.held.conf", "B1.conf"]
+        finally:
+            second.kill()
+            out += second.communicate()[0]
+        assert "finishing the unfinished give-up" in out and "remove-smsc A1 -> SMSC `A1' removed" in out
+    finally:
+        peer.close()
 
 
 KILLED_START_UP_GUARD = r"""
