@@ -23,8 +23,9 @@ __metaclass__ = type
 import os
 import re
 
-# A link id is also its file name <id>.conf (kannel_link validates ids with it).
-LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+# A link id is also its file name <id>.conf (kannel_link validates ids with it). \Z, not $: with
+# re.match `$` also matches before a trailing newline.
+LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 SUFFIX = ".conf"
 
 
@@ -37,7 +38,7 @@ def temp_dir(active_dir):
 def link_id(name):
     """The id of a link file name ``<id>.conf``; None for any other name (a temporary file, a
     backup, an editor's swap file: bearerbox would load it all the same)."""
-    if name.endswith(SUFFIX) and LINK_ID_RE.match(name[:-len(SUFFIX)]) and "\n" not in name:
+    if name.endswith(SUFFIX) and LINK_ID_RE.match(name[:-len(SUFFIX)]):
         return name[:-len(SUFFIX)]
     return None
 
