@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one way the collection's modules replace a file on a node: a reader (bearerbox at a
 restart, the guard, an operator) sees the old file or the new one, never half of one, and a failed
-write leaves neither a half-written target nor a stray temporary file behind."""
+write leaves neither a half-written target nor a stray temporary file behind. Standard library only:
+the node's guard gets this file installed beside it and writes with it too."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,14 +14,21 @@ import os
 import tempfile
 
 
-def write_atomically(path, content, uid=None, gid=None, mode=None):
+def write_atomically(path, content, uid=None, gid=None, mode=None, tmp_dir=None):
     """Replace path by a file holding content (str or bytes), with owner uid:gid and mode.
 
-    The temporary file is made in path's own directory (a rename within one file system is
-    atomic) and synced before the rename, so a crash right after cannot leave an empty file in
-    place. uid/gid None keeps the writer's; mode None leaves mkstemp's 0600.
+    The temporary file is made in tmp_dir (created if missing), by default path's own directory;
+    it must be on path's file system (a rename within one file system is atomic). A directory
+    that a program reads whole (bearerbox's include directory: module_utils/smsc_active.py) needs
+    another one: a writer killed before its rename leaves its temporary file there. The file is
+    synced before the rename, so a crash right after cannot leave an empty file in place.
+    uid/gid None keeps the writer's; mode None leaves mkstemp's 0600.
     """
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=os.path.dirname(path))
+    if tmp_dir is None:
+        tmp_dir = os.path.dirname(path)
+    elif not os.path.isdir(tmp_dir):
+        os.makedirs(tmp_dir, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=tmp_dir)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(content.encode("utf-8") if not isinstance(content, bytes) else content)
@@ -39,9 +47,9 @@ def write_atomically(path, content, uid=None, gid=None, mode=None):
         raise
 
 
-def copy_atomically(src, dst):
-    """Replace dst by a copy of src with src's owner and mode."""
+def copy_atomically(src, dst, tmp_dir=None):
+    """Replace dst by a copy of src with src's owner and mode (tmp_dir: see write_atomically)."""
     st = os.stat(src)
     with open(src, "rb") as f:
         data = f.read()
-    write_atomically(dst, data, st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    write_atomically(dst, data, st.st_uid, st.st_gid, st.st_mode & 0o7777, tmp_dir=tmp_dir)

@@ -21,10 +21,12 @@ import socket
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus, urlencode
+from ansible.module_utils.six.moves.urllib.parse import urlencode
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import Request, make_context
 
+# scrub(text, *passwords): one implementation, shared with the node's guard
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_scrub import scrub  # noqa: F401
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
     KannelBadStatus,
     KannelDenied,
@@ -81,17 +83,6 @@ class KannelAdminDenied(KannelAdminError):
 
 class KannelBadReply(KannelAdminError):
     """bearerbox answered something this client does not understand."""
-
-
-def scrub(text, password):
-    """Remove the password (raw or URL-encoded) and any ``password=`` query value from text."""
-    text = to_text(text, errors="surrogate_or_replace")
-    if password:
-        for variant in sorted({password, quote(password, safe=""), quote_plus(password),
-                               quote(password)}, key=len, reverse=True):
-            if variant:
-                text = text.replace(variant, "********")
-    return re.sub(r"(password=)[^&\s'\"<>]*", r"\1********", text)
 
 
 def interpret_reply(command, smsc, text):

@@ -14,6 +14,8 @@ import re
 import subprocess
 import tempfile
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import SUFFIX, present, unwanted
+
 # Kannel (`admin-password = "x"`) and JSON (`"admin_password": "x",`) secret fields.
 SECRET_LINE = re.compile(r'^(\s*"?[\w-]*(?:password|secret)[\w-]*"?\s*[=:]\s*)(.*?)(,?)[ \t]*$',
                          re.IGNORECASE | re.MULTILINE)
@@ -111,12 +113,12 @@ def plan_links(wanted, available_dir, active_dir):
         if current != wanted[name]:
             write.append(name)
             before[name] = current
-    refresh, remove = [], []
-    for name in conf_files(active_dir):
-        if name not in wanted:
-            remove.append(os.path.join(active_dir, name))
-        elif read(os.path.join(active_dir, name)) != wanted[name]:
-            refresh.append(name)
+    refresh = [name for name in conf_files(active_dir)
+               if name in wanted and read(os.path.join(active_dir, name)) != wanted[name]]
+    # bearerbox loads every file there: out with what is no wanted link's file (a temporary file
+    # of an interrupted write included)
+    keep = set(n[:-len(SUFFIX)] for n in wanted)
+    remove = [os.path.join(active_dir, name) for name in unwanted(present(active_dir), keep)]
     remove[:0] = [os.path.join(available_dir, n) for n in conf_files(available_dir) if n not in wanted]
     return {"write": write, "refresh": refresh, "remove": sorted(remove),
             "unchanged": len(wanted) - len(write), "before": before}

@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 import time
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import copy_atomically
@@ -19,9 +18,12 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import
     held_id,
     links_by_admin_id,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
+    LINK_ID_RE,
+    sweep,
+    temp_dir,
+)
 
-# \Z, not $: with re.match `$` also matches before a trailing newline.
-LINK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 SETTLING = ("disconnected",)
 LOADED_NOT_ONLINE = ("connecting", "re-connecting")
 
@@ -173,6 +175,18 @@ class LinkManager(object):
         ids = [name[:-5] for name in sorted(os.listdir(self.active_dir)) if name.endswith(".conf")]
         return [link for link in ids if link not in self.loaded_ids and link not in to_add]
 
+    def sweep_strays(self):
+        """Before anything that makes bearerbox read its configuration: out with every file of
+        active_dir that is no link's file (a writer killed mid-write; bearerbox loads any file)."""
+        swept = sweep(self.active_dir, check_mode=self.check_mode)
+        if swept:
+            self.changed = True
+            self.warnings.append(
+                "%s %s from %s: no link's file (<id>.conf), e.g. the temporary file of an "
+                "interrupted write; bearerbox would load it at its next configuration read"
+                % ("would remove" if self.check_mode else "removed", ", ".join(swept),
+                   self.active_dir))
+
     def take_out(self, link):
         """Delete the file of a link bearerbox could not load: it would stop its next start."""
         os.unlink(self.active_path(link))
@@ -297,7 +311,7 @@ class LinkManager(object):
         if not _same_file(src, dst):
             self.record(held_id(link), "copy-config", path=dst)
             if not self.check_mode:
-                copy_atomically(src, dst)
+                copy_atomically(src, dst, tmp_dir=temp_dir(self.active_dir))
             self.changed = True
 
     def activate(self, states):
@@ -331,9 +345,11 @@ class LinkManager(object):
         def copy(link):
             self.record(link, "copy-config", path=self.active_path(link))
             if not self.check_mode:
-                copy_atomically(self.available_path(link), self.active_path(link))
+                copy_atomically(self.available_path(link), self.active_path(link),
+                                tmp_dir=temp_dir(self.active_dir))
             self.changed = True
 
+        self.sweep_strays()
         for link in to_copy:
             copy(link)
 

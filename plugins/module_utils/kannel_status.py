@@ -47,6 +47,48 @@ def is_denied(text):
     return bool(re.match(r"^(<\?xml[^>]*\?>\s*)?<gateway>\s*Denied\s*</gateway>$", stripped))
 
 
+class DeniedBackoff(object):
+    """When to ask a bearerbox again after it answered ``Denied`` (a wrong password).
+
+    Measured: bearerbox sleeps before each ``Denied`` one second longer than before the last one
+    (reset only by an accepted password) and answers one admin request at a time, so asking
+    again at every poll delays every other client of its admin interface, a takeover's included
+    (measured with a poll a second: ~2 s), and the asker's own requests time out. After
+    the n-th ``Denied`` in a row the next question waits ``first * 2 ** (n - 1)`` seconds, at most
+    ``cap``. The caller logs when denied() or accepted() returns True: once per change.
+    """
+
+    def __init__(self, first, cap):
+        self.first, self.cap = float(first), float(cap)
+        self.count = 0  # Denied answers in a row
+        self.next_at = None
+
+    @property
+    def active(self):
+        return self.count > 0
+
+    def may_ask(self, now):
+        return self.count == 0 or now >= self.next_at
+
+    def wait(self):
+        """Seconds until the next question after the latest Denied."""
+        # the exponent bounded: a mismatch lasting days must not overflow the float
+        return min(self.cap, self.first * 2 ** min(self.count - 1, 40))
+
+    def denied(self, now):
+        """A Denied (or, while denied, no usable answer: a late Denied looks like a timeout).
+        True when it starts a run of them."""
+        self.count += 1
+        self.next_at = now + self.wait()
+        return self.count == 1
+
+    def accepted(self):
+        """A status page was served. True when it ends a run of Denied answers."""
+        ended = self.count > 0
+        self.count, self.next_at = 0, None
+        return ended
+
+
 def parse_duration(text):
     """``0d 0h 1m 2s`` -> 62; None when the text has another shape."""
     if text is None:

@@ -35,6 +35,10 @@ description:
     loaded first (one C(graceful-restart)), then the link removed.
   - With C(active), stand-ins of the links that are loaded or in O(active_dir) are removed once the
     links are loaded (their queued messages then go to the links).
+  - Bearerbox loads every file of O(active_dir), whatever its name. Files are copied there through
+    a temporary file in the sibling directory C(<active_dir>.tmp), and before loading anything
+    C(active) removes from O(active_dir) every file that is no link's file (C(<id>.conf)), e.g.
+    the temporary file of an interrupted write, with a warning naming it.
   - Reads status.xml once, sends only the commands needed, then polls status.xml for all links
     together until every link is online (or gone), or O(wait_timeout) passes.
   - Kannel's link commands are not idempotent; this module is (it decides from the status first).

@@ -144,8 +144,11 @@ attributes:
     support: full
     description: One diff per written or removed file and per created directory, secrets masked.
 notes:
-  - Files in O(available_dir) and O(active_dir) that end in C(.conf) and are not in O(links) are
-    removed; other files are left alone.
+  - Files in O(available_dir) that end in C(.conf) and are not in O(links) are removed; other files
+    there are left alone. In O(active_dir), which bearerbox includes whole (it loads every file,
+    whatever its name), every file that is not one of O(links) is removed, and a loaded copy is
+    written through a temporary file in the sibling directory C(<active_dir>.tmp), so an
+    interrupted write leaves nothing there that bearerbox would load.
 seealso:
   - module: smsgw.cluster.kannel_link
 """
@@ -234,6 +237,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_files import 
     set_attributes,
     validate,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import temp_dir
 
 
 def resolve(module, entry, what, prefix=""):
@@ -371,7 +375,8 @@ def main():
         for name in todo["write"]:
             write_atomically(os.path.join(p["available_dir"], name), links[name], link_uid, link_gid, link_mode)
         for name in todo["refresh"]:
-            write_atomically(os.path.join(p["active_dir"], name), links[name], link_uid, link_gid, link_mode)
+            write_atomically(os.path.join(p["active_dir"], name), links[name], link_uid, link_gid, link_mode,
+                             tmp_dir=temp_dir(p["active_dir"]))
         for path in fix_links:
             set_attributes(path, link_uid, link_gid, link_mode)
         for path in todo["remove"]:

@@ -19,9 +19,11 @@ description:
     stand-ins of the node's own links before removing them when its own set is not served
     (their queued messages stay, see smsgw.cluster.kannel_link C(state=held)); removes the links
     of the other sets not served (after their queues drained, O(drain_timeout)); loads the links
-    of the served sets (one graceful restart); starts their smsboxes; then reads the status page
-    once more and judges it as smsgw.cluster.kannel_info does with the served sets expected
-    (RV(health), RV(sets)).
+    of the served sets (one graceful restart); starts their smsboxes; removes from O(active_dir)
+    every file that is not a served link's file or a stand-in the own set needs (bearerbox loads
+    any file there at its next start, e.g. the temporary file of an interrupted write); then
+    reads the status page once more and judges it as smsgw.cluster.kannel_info does with the
+    served sets expected (RV(health), RV(sets)).
   - Every step is skipped when it is already in the wanted state; a second run changes nothing.
   - A bearerbox that does not answer changes nothing but the record (RV(bearerbox_running) is
     false), so the caller can start bearerbox with exactly the wanted link files and run the
@@ -186,6 +188,12 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import
     SmsboxError,
     SmsboxManager,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import held_id
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
+    present,
+    sweep,
+    wanted_ids,
+)
 
 
 def write_record(path, sets, changed_by):
@@ -198,9 +206,10 @@ def write_record(path, sets, changed_by):
 class Server(object):
     """The order of operations; managers are made by the factories so unit tests can fake them."""
 
-    def __init__(self, sets, serve, own_set, links_factory, smsbox_factory):
+    def __init__(self, sets, serve, own_set, links_factory, smsbox_factory, active_dir=None):
         self.sets, self.serve, self.own = sets, list(serve), own_set
         self.links_factory, self.smsbox_factory = links_factory, smsbox_factory
+        self.active_dir = active_dir  # None: no sweep (check mode)
         self.steps, self.warnings, self.changed, self.not_online = [], [], False, {}
 
     def step(self, name, target, manager):
@@ -235,6 +244,24 @@ class Server(object):
         for name in self.serve:
             if self.sets[name]["smsbox"]:
                 self.step("smsbox-start", name, self.smsbox_factory(name, "active"))
+        self.sweep()
+
+    def sweep(self):
+        """Out of active_dir with every file not wanted there now (module_utils/smsc_active.py)."""
+        if self.active_dir is None:
+            return
+        own_links = self.sets[self.own]["links"]
+        keep = wanted_ids(self.sets, self.serve, self.own,
+                          dict((link, held_id(link)) for link in own_links),
+                          present=present(self.active_dir))
+        swept = sweep(self.active_dir, keep)
+        if swept:
+            self.changed = True
+            self.steps.append({"step": "sweep", "target": self.active_dir,
+                               "actions": [{"link": name, "action": "delete-config"}
+                                           for name in swept]})
+            self.warnings.append("removed from %s what is no served link's file: %s"
+                                 % (self.active_dir, ", ".join(swept)))
 
 
 def main():
@@ -297,7 +324,8 @@ def main():
                              p["smsbox_service"].replace("%s", name), state,
                              wait_timeout=p["wait_timeout"], check_mode=module.check_mode)
 
-    server = Server(sets, serve, p["own_set"], links_factory, smsbox_factory)
+    server = Server(sets, serve, p["own_set"], links_factory, smsbox_factory,
+                    active_dir=None if module.check_mode else p["active_dir"])
     try:
         server.run()
         confirmation = report(admin, sets, serve)

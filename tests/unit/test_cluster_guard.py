@@ -1,6 +1,7 @@
 """The guard's decisions (roles/kannel_node/files/kannel-cluster-guard), on a temp node layout: the
 start-up guard's file decisions and the runtime guard's (watch) give-ups; the peer does not answer
 (policy serve) unless a test says otherwise."""
+import http.client
 import importlib.machinery
 import importlib.util
 import json
@@ -204,7 +205,7 @@ def watch(node, monkeypatch):
     seen = {"peer": None, "quorum": None, "released": 0}
     # the peer's host answers whenever its bearerbox gives a status, unless the test says otherwise
     monkeypatch.setattr(guard, "probe_peer", lambda c, t: (seen.get("host", seen["peer"] is not None),
-                                                           seen["peer"]))
+                                                           seen["peer"], False))
     monkeypatch.setattr(guard, "quorum_reached", lambda a, t: seen["quorum"])
 
     def release(c):
@@ -442,12 +443,12 @@ def test_peer_probe_tells_a_refused_connection_from_silence(node, monkeypatch):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, not listening: the host refuses
         cfg["peer_admin_url"] = "http://127.0.0.1:%d" % closed.getsockname()[1]
-        assert guard.probe_peer(cfg, 1) == (True, None)
+        assert guard.probe_peer(cfg, 1) == (True, None, False)
 
     def silent(url, password, timeout):
         raise guard.urllib.error.URLError(socket.timeout("timed out"))
     monkeypatch.setattr(guard, "fetch_status", silent)
-    assert guard.probe_peer(cfg, 1) == (False, None)
+    assert guard.probe_peer(cfg, 1) == (False, None, False)
 
 
 def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, monkeypatch):
@@ -470,6 +471,311 @@ def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, 
 def test_runtime_step_sweeps_addresses_of_sets_serving_json_does_not_list(addresses, monkeypatch):
     guard, cfg, fake = addresses
     serve(cfg, ["node-a"])
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-b"}))
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-b"}, False))
     guard.Watch(cfg).step()
     assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}
+
+
+# --- the guard's own faults (issue 19 section 3) -------------------------------------------------
+
+def status_of(links=(), boxes=()):
+    """A parsed status.xml (kannel_status.parse_status's shape) with these admin-ids loaded."""
+    return {"links": [{"id": i, "admin_id": i, "state": "online"} for i in links],
+            "boxes": [{"type": "smsbox", "id": b} for b in boxes]}
+
+
+def test_peer_denied_is_asked_again_only_after_a_growing_pause_and_said_once(watch, monkeypatch,
+                                                                             capsys):
+    guard, cfg, seen, clock, make = watch
+    serve(cfg, ["node-a"])
+    asked, answer = [], {"denied": True}
+
+    def probe(c, t):
+        asked.append(clock.now)
+        return (True, None, True) if answer["denied"] else (True, {"node-b"}, False)
+    monkeypatch.setattr(guard, "probe_peer", probe)
+    monkeypatch.setattr(guard, "peer_host_answers", lambda c, t: True, raising=False)
+    w = make(quorum=True)
+    start = clock.now
+    for _ in range(120):
+        assert w.step() is None
+        assert json.load(open(cfg["state_file"]))["peer_reachable"] is True  # Denied = answered
+        clock.now += 1
+    # every 1 s before; now after 2, 4, 8, 16, 32, 64 s (capped at DENIED_CAP)
+    assert [t - start for t in asked] == [0, 2, 6, 14, 30, 62]
+    out = capsys.readouterr().out
+    assert out.count("refused the status password (Denied)") == 1, out
+    answer["denied"] = False
+    clock.now = asked[-1] + 128
+    w.step()
+    w.step()
+    clock.now += 1
+    w.step()
+    assert len(asked) == 9  # accepted: asked at every step again
+    assert capsys.readouterr().out.count("accepts the status password again") == 1
+    assert seen["released"] == 0
+
+
+def test_denied_backoff_is_capped_and_a_late_answer_keeps_it():
+    from kannel_status import DeniedBackoff
+    b = DeniedBackoff(2, 300)
+    assert b.may_ask(0) and b.denied(0) is True and b.wait() == 2
+    assert not b.may_ask(1.9) and b.may_ask(2)
+    for n in range(2, 2000):  # days of Denied answers
+        assert b.denied(0) is False
+    assert b.wait() == 300
+    assert b.accepted() is True and b.accepted() is False and b.may_ask(0)
+
+
+def test_start_up_guard_asks_a_denying_peer_once(node, monkeypatch, capsys):
+    guard = load_guard()
+    _g, cfg, _active = node
+    cfg["wait_seconds"] = 3
+    calls = []
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: calls.append(1) or (True, None, True))
+    monkeypatch.setattr(guard.time, "sleep", lambda s: None)
+    assert guard.peer_active_sets(cfg) is None
+    assert len(calls) == 1 and "refused the status password" in capsys.readouterr().out
+
+
+class RawHttp(object):
+    """A loopback server that answers every request with the same raw bytes, then closes."""
+
+    def __init__(self, raw):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.raw = raw
+        import threading
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(self.raw)
+
+    def close(self):
+        self.sock.close()
+
+
+BROKEN_ANSWERS = {
+    "IncompleteRead": b"HTTP/1.0 200 OK\r\nContent-Length: 500\r\n\r\n<gateway>",
+    "BadStatusLine": b"SMPP? no\r\n\r\n",
+    "RemoteDisconnected": b"",
+    "LineTooLong": b"HTTP/1.0 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_ANSWERS))
+def test_a_broken_http_answer_is_no_status_from_a_host_that_answers(node, kind):
+    guard, cfg, _active = node
+    server = RawHttp(BROKEN_ANSWERS[kind])
+    try:
+        cfg["peer_admin_url"] = server.url
+        with pytest.raises(Exception) as raised:
+            guard.fetch_status(server.url, "x", 2)
+        assert type(raised.value).__name__ == kind or kind == "LineTooLong"
+        assert guard.probe_peer(cfg, 2) == (True, None, False)
+    finally:
+        server.close()
+
+
+def test_start_up_guard_with_a_broken_peer_answer_starts(node, monkeypatch):
+    guard = load_guard()
+    _g, cfg, active = node
+    server = RawHttp(BROKEN_ANSWERS["IncompleteRead"])
+    try:
+        cfg["peer_admin_url"] = server.url
+        cfg["wait_seconds"] = 0
+        serve(cfg, ["node-a"])
+        (active / "A1.conf").write_text("group = smsc\n")
+        assert guard.guard_bearerbox(cfg) == 0
+        assert files(active) == ["A1.conf"]
+    finally:
+        server.close()
+
+
+def test_runtime_loop_goes_on_after_an_http_client_error(node, monkeypatch, capsys):
+    guard, cfg, _active = node
+    steps = []
+
+    class Stop(BaseException):
+        pass
+
+    def step(self):
+        steps.append(1)
+        if len(steps) == 1:
+            raise http.client.IncompleteRead(b"<gat", 100)
+        if len(steps) == 2:
+            raise http.client.BadStatusLine("x")
+        raise Stop()
+    monkeypatch.setattr(guard.Watch, "step", step)
+    monkeypatch.setattr(guard.time, "sleep", lambda s: None)
+    with pytest.raises(Stop):
+        guard.watch(cfg)
+    assert len(steps) == 3
+    assert capsys.readouterr().out.count("check failed (") == 2
+
+
+def test_the_log_scrubs_both_passwords_plain_and_url_encoded(node, monkeypatch, capsys, tmp_path):
+    guard, cfg, _active = node
+    cfg["status_password"], cfg["admin_password"] = "st at/us&1", "ad+min=2"
+    path = tmp_path / "cluster-guard.json"
+    path.write_text(json.dumps(cfg))
+    monkeypatch.setattr(guard, "CONFIG", str(path))
+    monkeypatch.setattr(guard, "SECRETS", [], raising=False)
+    guard.main(["kannel-cluster-guard", "peer-silence"])
+    from urllib.parse import quote, quote_plus, urlencode
+    text = " ".join([cfg["status_password"], quote(cfg["status_password"], safe=""),
+                     quote_plus(cfg["admin_password"]), urlencode({"password": cfg["admin_password"]}),
+                     cfg["admin_password"]])
+    capsys.readouterr()
+    guard.log("check failed (URLError: http://h/status.xml?x=1 %s)" % text)
+    out = capsys.readouterr().out
+    for secret in (cfg["status_password"], cfg["admin_password"], "st%20at", "st+at", "ad%2Bmin"):
+        assert secret not in out, out
+    assert "********" in out
+
+
+# a release in progress on the peer: its links still loaded beside their stand-ins
+@pytest.mark.parametrize("peer_has, gives_up", [
+    (status_of(["B1"], ["node-b"]), True),                # the peer's record claims its set
+    (status_of(["B1", "B1.held"], ["node-b"]), False),    # the peer is giving it up
+    (status_of(["B1.held"]), False),                      # the peer holds it until failback
+])
+def test_start_up_guard_gives_up_a_set_held_for_the_peer_only_when_the_peer_claims_it(
+        node, monkeypatch, peer_has, gives_up):
+    guard = load_guard()
+    _g, cfg, _active = node
+    serve(cfg, ["node-a", "node-b"])  # node-a took node-b over
+    monkeypatch.setattr(guard, "fetch_status", lambda url, pw, t: peer_has)
+    assert guard.guard_bearerbox(cfg) == 0
+    after = json.load(open(cfg["serving_file"]))["sets"]
+    assert after == (["node-a"] if gives_up else ["node-a", "node-b"])
+
+
+def test_start_up_guard_gives_up_its_own_set_whenever_the_peer_has_it_active(node, monkeypatch):
+    guard = load_guard()
+    _g, cfg, _active = node
+    serve(cfg, ["node-a"])
+    monkeypatch.setattr(guard, "fetch_status", lambda url, pw, t: status_of(["A1"]))
+    guard.guard_bearerbox(cfg)
+    assert json.load(open(cfg["serving_file"]))["sets"] == []
+
+
+class FakeBearerbox(object):
+    """The admin commands release_own_set sends, on a set of loaded admin-ids (graceful-restart
+    loads what is in the include directory). kill_at: the command the guard dies before."""
+
+    def __init__(self, active, loaded, kill_at=None):
+        self.active, self.loaded, self.kill_at = active, set(loaded), kill_at
+
+    def admin(self, cfg, command, smsc=None):
+        if (command, smsc) == self.kill_at:
+            raise Killed()
+        if command == "graceful-restart":
+            self.loaded.update(n[:-len(".conf")] for n in files(self.active))
+            return "Restarting gracefully....."
+        self.loaded.discard(smsc)
+        return "SMSC `%s' removed" % smsc
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing of the guard's process runs after it."""
+
+
+def test_a_guard_killed_mid_give_up_finishes_it_when_restarted(node, monkeypatch):
+    _g, cfg, active = node
+    for name in ("A1", "A2", "B1"):
+        (active / (name + ".conf")).write_text("group = smsc\n")
+    serve(cfg, ["node-a"])
+    box = FakeBearerbox(active, {"A1", "A2", "B1", "smsc-placeholder"}, kill_at=("remove-smsc", "A1"))
+
+    def start_guard():
+        guard = load_guard()  # a new process: nothing remembered but what is on disk
+        monkeypatch.setattr(guard, "admin_command", box.admin)
+        monkeypatch.setattr(guard, "local_loaded", lambda c: set(box.loaded))
+        monkeypatch.setattr(guard, "release_service_addresses", lambda c, s: [])
+        monkeypatch.setattr(guard.subprocess, "run",
+                            lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
+        return guard
+
+    guard = start_guard()
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-a", "node-b"}, False))
+    with pytest.raises(Killed):
+        guard.Watch(cfg).step()
+    assert json.load(open(cfg["serving_file"]))["sets"] == []
+    assert {"A1", "A2"} <= box.loaded  # killed with the links still loaded
+
+    box.kill_at = None
+    guard = start_guard()
+    # the peer's answer does not matter any more (e.g. it does not answer now)
+    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (False, None, False))
+    guard.Watch(cfg).step()
+    assert box.loaded == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
+    assert json.load(open(cfg["state_file"]))["releasing"] is False
+
+
+def test_a_stale_give_up_mark_is_dropped_when_serving_json_lists_the_own_set(watch):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-a"])
+    os.makedirs(os.path.dirname(cfg["state_file"]))
+    with open(cfg["state_file"], "w") as f:
+        json.dump({"releasing": True}, f)
+    w = make()
+    assert w.releasing is True
+    assert w.step() is None and seen["released"] == 0 and w.releasing is False
+    assert json.load(open(cfg["state_file"]))["releasing"] is False
+
+
+# --- temporary files never in the include directory; whatever does not belong there is swept ----
+
+def test_start_up_guard_sweeps_what_is_no_served_links_file(node):
+    guard, cfg, active = node
+    serve(cfg, ["node-a"])
+    for name in ("A1.conf", "A2.held.conf", ".A1.conf.x8k2_q", "A1.held.conf.guard-tmp.77",
+                 "B1.conf", "Z9.conf", "notes.txt"):
+        (active / name).write_text("group = smsc\n")
+    assert guard.guard_bearerbox(cfg) == 0
+    # A2's stand-in stays: its link's file is not there yet (an interrupted failback)
+    assert files(active) == ["A1.conf", "A2.held.conf"]
+
+
+def test_start_up_guard_without_serving_state_sweeps_only_non_link_files(node):
+    guard, cfg, active = node
+    for name in ("A1.conf", ".A1.conf.tmp"):
+        (active / name).write_text("group = smsc\n")
+    assert guard.guard_bearerbox(cfg) == 0
+    assert files(active) == ["A1.conf"]
+
+
+KILLED_WRITER = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import importlib.machinery, importlib.util
+loader = importlib.machinery.SourceFileLoader("guard", sys.argv[2])
+spec = importlib.util.spec_from_loader("guard", loader)
+guard = importlib.util.module_from_spec(spec)
+sys.dont_write_bytecode = True
+loader.exec_module(guard)
+cfg = {"active_dir": sys.argv[3], "available_dir": sys.argv[4]}
+# killed after the copy is written, before its rename
+os.rename = os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
+guard.copy_into_active(cfg, "A1.held")
+"""
+
+
+def test_guard_killed_mid_copy_leaves_nothing_in_the_include_directory(node, tmp_path):
+    _guard, cfg, active = node
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, MODULE_UTILS, GUARD,
+                           cfg["active_dir"], cfg["available_dir"]], check=False)
+    assert proc.returncode == -9
+    assert files(active) == []
+    # the interrupted copy is in the sibling directory bearerbox does not include
+    assert len(os.listdir(cfg["active_dir"] + ".tmp")) == 1

@@ -554,3 +554,22 @@ def test_check_mode_held_sends_nothing(dirs):
     assert os.listdir(active) == ["a.conf"]
     assert ("a", "remove-smsc") in actions(res) and ("a.held", "graceful-restart") in actions(res)
     assert res["links"]["a"]["after"]["held"] is True
+
+
+def test_files_that_are_no_links_file_are_swept_before_a_graceful_restart(dirs):
+    # bearerbox loads every file of active_dir: a writer's leftover temporary copy would be a
+    # second instance of the link
+    avail, active = dirs
+    put(avail, "a")
+    for leftover in (".a.conf.k9x2", "a.conf.guard-tmp.12"):
+        with open(os.path.join(active, leftover), "w") as f:
+            f.write('group = smsc\nsmsc = smpp\nsmsc-id = "a"\n')
+    gw = FakeBearerbox({"own": "online"}, password=PW)
+    gw.config_links = {"own"}
+    m = manager(gw, dirs, ["a"], "active")
+    res = m.run()
+    assert sorted(os.listdir(active)) == ["a.conf"]
+    assert gw.commands() == [("graceful-restart", None)]
+    assert res["changed"] is True
+    assert any(".a.conf.k9x2, a.conf.guard-tmp.12" in w for w in m.warnings)
+    assert not os.listdir(active + ".tmp")  # copies are written there, then renamed

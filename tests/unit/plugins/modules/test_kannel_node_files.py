@@ -2,6 +2,7 @@
 run as Ansible runs it."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -214,7 +215,6 @@ def test_a_file_outside_any_directory_is_refused(dirs, tmp_path):
     assert res["failed"] and "does not exist" in res["msg"]
 
 
-
 # test_cfg prints a line it cannot read between ` and ' (an include, measured), and its dump
 # prints every field as <field> = <value>: stand-ins that echo every line of the file so
 @pytest.mark.parametrize("echo", ["sed \"s/.*/PANIC: Failed to include \\`&'/\" %s >&2; exit 1",
@@ -238,3 +238,18 @@ def test_scrubbed_output_keeps_line_numbers_and_file_names(tmp_path):
     assert "x include y" not in out and "pw-x" not in out, out
     assert "on line 7 of file /tmp/c.cfg" in out and "line 3 of file `%s'" % included in out
     assert "file `/tmp/c.cfg'" in out and "<smsc-password> = <(hidden)>" in out
+
+
+def test_leftovers_in_the_include_directory_go_and_loaded_copies_are_written_outside_it(dirs):
+    # bearerbox loads every file of active_dir: a killed writer's temporary copy of A1 is A1 twice
+    avail, active = dirs
+    run(dirs, links("A1"))
+    shutil.copy(str(avail / "A1.conf"), str(active / "A1.conf"))
+    (active / ".A1.conf.x8k2").write_text(LINK % ("A1", "old"))
+    (avail / ".A1.conf.x8k2").write_text(LINK % ("A1", "old"))  # not included: left alone
+    res = run(dirs, {"A1.conf": LINK % ("A1", "new")})
+    assert sorted(os.listdir(str(active))) == ["A1.conf"]
+    assert str(active / ".A1.conf.x8k2") in res["removed"] and res["restart_needed"]
+    assert (active / "A1.conf").read_text() == LINK % ("A1", "new")
+    assert os.listdir(str(active) + ".tmp") == []  # the refreshed copy was written there first
+    assert (avail / ".A1.conf.x8k2").exists()

@@ -79,3 +79,19 @@ def test_record_is_whole_json(tmp_path):
     assert text.endswith("}\n") and '"changed_by": "takeover of node-a"' in text
     assert os.listdir(tmp_path) == ["serving.json"]  # no temporary file left
     assert oct(path.stat().st_mode & 0o777) == "0o644"
+
+
+def test_after_the_run_the_include_directory_holds_only_what_is_served(tmp_path):
+    active = tmp_path / "active"
+    active.mkdir()
+    for name in ("A1.conf", "A2.held.conf", "B1.conf", ".B1.conf.k9", "Z9.conf"):
+        (active / name).write_text("group = smsc\n")
+    log = []
+    srv = Server(SETS, ["node-a"], "node-a",
+                 lambda ids, state: FakeManager(log, "links", tuple(ids), state),
+                 lambda name, state: FakeManager(log, "smsbox", name, state), active_dir=str(active))
+    srv.run()
+    # A2 is not loaded yet (its file is missing): its stand-in keeps its messages
+    assert sorted(os.listdir(active)) == ["A1.conf", "A2.held.conf"]
+    assert srv.steps[-1] == {"step": "sweep", "target": str(active), "actions": [
+        {"link": n, "action": "delete-config"} for n in (".B1.conf.k9", "B1.conf", "Z9.conf")]}
