@@ -202,11 +202,11 @@ def report(admin, sets, expect_active, commands=None, local_addresses=None):
         return dict(changed=False, health="down", reachable=False,
                     reasons=["admin interface unreachable: %s (bearerbox not running, or wrong "
                              "admin_url)" % e],
-                    gateway={}, queues={}, sms={}, links=[], boxes=[], sets=reports)
+                    gateway={}, queues={}, sms={}, dlr={}, links=[], boxes=[], sets=reports)
     health, reasons, reports = judge(status, sets, expect_active, local_addresses)
     if commands is not None:
         commands.command("stop-smsc")  # raises KannelAdminDenied on a wrong password
     return dict(changed=False, health=health, reasons=reasons, reachable=True,
                 commands_allowed=None if commands is None else True,
                 gateway=status["gateway"], queues=queues_of(status), sms=status["sms"],
-                links=status["links"], boxes=status["boxes"], sets=reports)
+                dlr=status["dlr"], links=status["links"], boxes=status["boxes"], sets=reports)

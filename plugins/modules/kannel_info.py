@@ -135,6 +135,14 @@ sms:
     store size, rates).
   returned: always
   type: dict
+dlr:
+  description: The delivery-report store as status.xml names it - C(storage) (C(internal), C(redis),
+    ...), C(queued) (entries waiting for their provider receipt; with an external store, the
+    store's count for the whole cluster), C(received_total) and C(sent_total) (receipts received
+    from links and sent to smsboxes since bearerbox started). Empty when unreachable.
+  returned: always
+  type: dict
+  sample: {"storage": "redis", "queued": 2, "received_total": 0, "sent_total": 0}
 links:
   description: Every link bearerbox has loaded, with C(id), C(admin_id), C(name), C(state),
     C(status_text), C(online_seconds), C(queued), C(failed), C(sms_received), C(sms_sent),

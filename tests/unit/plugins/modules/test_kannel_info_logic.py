@@ -76,6 +76,7 @@ def test_unreachable_is_a_down_result():
     assert res["health"] == "down" and res["reachable"] is False
     assert "unreachable" in res["reasons"][0] and "pw" not in res["reasons"][0].replace("password", "")
     assert res["sets"]["node-a"]["state"] == "unknown"
+    assert res["dlr"] == {}
 
 
 def test_reachable_result_has_queues():
@@ -85,6 +86,7 @@ def test_reachable_result_has_queues():
     assert res["health"] == "healthy"
     assert res["queues"]["links_queued"] == 4
     assert res["sets"]["s"]["queued"] == 4
+    assert res["dlr"] == {"storage": "internal", "queued": 0, "received_total": 0, "sent_total": 0}
 
 
 def test_normalize_sets_rejects_bad_shapes():
