@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from kannel_harness import REDIS_SERVER, KannelLab, RedisServer
+from kannel_harness import REDIS_SERVER, STATUS_PASSWORD, KannelLab, RedisServer
 
 pytestmark = pytest.mark.skipif(not os.access(REDIS_SERVER, os.X_OK),
                                 reason="redis-server is not installed (scripts/setup installs it)")
@@ -214,7 +214,8 @@ def test_bearerbox_does_not_start_while_the_store_is_down(tmp_path, sim, redis):
         lab.close()
 
 
-def test_store_outage_stalls_the_node_and_loses_nothing_when_it_is_back(tmp_path, sim, callbacks, redis):
+def test_store_outage_stalls_the_node_and_loses_nothing_when_it_is_back(tmp_path, sim, callbacks, redis,
+                                                                      ansible):
     redis.start()
     lab = node(tmp_path, "node-a", sim, redis)
     try:
@@ -229,6 +230,13 @@ def test_store_outage_stalls_the_node_and_loses_nothing_when_it_is_back(tmp_path
             assert sendsms(lab, "m%d" % i, callbacks.url + "/dlr/m%d?type=%%d" % i).startswith("0: Accepted")
         with pytest.raises(OSError):
             lab.status_xml(timeout=2)
+        # kannel_info (as observe.yml runs it) names the store as the cause
+        info = ansible.result("kannel_info", {
+            "admin_url": lab.admin_url, "admin_password": STATUS_PASSWORD, "timeout": 2,
+            "dlr_store": {"storage": "redis", "host": "127.0.0.1", "port": redis.port}})
+        assert info["health"] == "down" and not info["reachable"], info
+        assert info["reasons"][0].startswith(
+            "the DLR store (redis at 127.0.0.1:%d) does not answer: cannot connect" % redis.port)
         time.sleep(2)
         assert len(sim.messages(ACCOUNT)) <= 1  # the link stops at its first receipt entry
         assert callbacks.calls == []
