@@ -140,8 +140,9 @@ def test_receipt_after_a_takeover_reaches_the_client_once_only_with_a_shared_sto
         assert normal["type"] == "1" and normal["smsc"] == LINK
         assert "stat:DELIVRD" in normal["text"]
 
-        # node A sends, stores the message's entry, and dies before the receipt comes
-        sim.set_receipts(1.0)
+        # node A sends, stores the message's entry, and dies before the receipt comes (due 3 s
+        # after the submit: the kill comes within ms, with room for a loaded machine)
+        sim.set_receipts(3.0)
         assert sendsms(node_a, "in flight", callbacks.url + "/dlr/m1?type=%d&smsc=%i").startswith(
             "0: Accepted")
         wait(lambda: dlr_queued(node_a) == 1, 10, "node A's receipt entry")
