@@ -11,7 +11,7 @@ Command line::
     python3 lab/smsc_sim.py --listen 10.213.74.1:2775 --control 127.0.0.1:8775 \\
         (--accounts FILE | --any-account) [--events FILE] [--pidfile FILE] \\
         [--system-id NAME] [--dc0-charset gsm|latin-1|utf-8|ascii] [--bind-delay SECONDS] \\
-        [--second-bind accept|refuse] [--verbose]
+        [--second-bind accept|refuse] [--receipt-delay SECONDS|off] [--receipt-stat STAT] [--verbose]
 
 ``--accounts FILE``: JSON object ``{"system_id": "password", ...}``. An unknown system_id is refused
 with ESME_RINVSYSID (0x0F), a wrong password with ESME_RINVPASWD (0x0E).
@@ -47,6 +47,20 @@ Control API (``--control``, loopback only; every answer is JSON)::
     POST /bind-delay             {"seconds": x} -> answer binds x seconds late from now on (as
                                  ``--bind-delay``; see below); answers {"bind_delay": x}; /reset
                                  restores the start value
+    POST /receipts               {"delay": x|null, "stat": "DELIVRD"|"UNDELIV"|...} -> how later
+                                 submits that ask for a receipt are answered (as
+                                 ``--receipt-delay``/``--receipt-stat``, see below); answers
+                                 {"receipts": {"delay", "stat"}}; /reset restores the start values
+
+Delivery receipts: a submit_sm with registered_delivery & 1 is answered, ``--receipt-delay`` s
+(default 1; ``off``: never) after it, with a deliver_sm (esm_class 0x04, TLVs receipted_message_id
+and message_state, short_message ``id:<message_id> sub:001 dlvrd:001 submit date:YYMMDDhhmm done
+date:YYMMDDhhmm stat:DELIVRD err:000 text:<first 20 characters>``, source and destination swapped)
+on the session of that account bound when it is due, not necessarily the one that submitted
+(after a takeover the other node binds the account). While no session is bound, or one closes or
+does not answer within 5 s, it is sent again every 0.2 s, for up to 300 s (``receipt_expiry``); an
+error deliver_sm_resp ends it. ``/state`` shows ``receipts: {delay, stat, pending}``; the account
+counter ``receipts`` counts receipt deliver_sm sent (``delivers`` counts MO).
 
 Events (JSON lines; ``t`` is epoch seconds)::
 
@@ -59,7 +73,9 @@ connection of a bound session closed without unbind (it counts as an unbind: ``u
 ``binds_now`` drops) and adds ``reason``; ``submit`` adds ``source``, ``destination``, ``text``,
 ``message_id``, ``data_coding``, ``esm_class``, ``registered_delivery``, ``short_message_hex``,
 ``udh`` (hex or null) and ``tlvs``; ``deliver`` adds ``source``, ``destination``, ``text``,
-``sequence``. An event is recorded before the PDU answering (or carrying) it is written, so a
+``sequence``; ``receipt`` (a receipt deliver_sm sent) adds ``message_id``, ``stat``, ``sequence``;
+``receipt_failed`` adds ``message_id`` and ``reason``; ``receipt_expired`` (no session, ``session``
+null) adds ``message_id`` and ``stat``. An event is recorded before the PDU answering (or carrying) it is written, so a
 client that has the response already finds the event in the state. The events file also receives
 ``{"event": "reset"}`` lines (never kept in memory).
 
@@ -71,10 +87,13 @@ Python API (tests)::
 
     sim = SmscSimulator(listen=("127.0.0.1", 0), control=("127.0.0.1", 0),
                         accounts={"acct": "pw"} or None (= any account), events_path=None,
-                        system_id="smscsim", dc0_charset="gsm", bind_delay=0.0, verbose=False)
+                        system_id="smscsim", dc0_charset="gsm", bind_delay=0.0, verbose=False,
+                        receipt_delay=1.0 (None = no receipts), receipt_stat="DELIVRD",
+                        receipt_expiry=300.0)
     sim.start(); sim.port; sim.control_port
     sim.state(); sim.messages(account=None); sim.events(account=None); sim.reset()
     sim.deliver(account, source, destination, text, data_coding=None, timeout=5.0)
+    sim.set_receipts(delay, stat="DELIVRD")
     sim.kick(account); sim.wait_for(lambda: ..., timeout=5.0); sim.stop()
     with SmscSimulator(...) as sim: ...
 """
@@ -125,6 +144,13 @@ ESME_RINVSYSID = 0x0F
 
 TLV_SC_INTERFACE_VERSION = 0x0210
 TLV_MESSAGE_PAYLOAD = 0x0424
+TLV_RECEIPTED_MESSAGE_ID = 0x001E
+TLV_MESSAGE_STATE = 0x0427
+
+ESM_CLASS_DELIVERY_RECEIPT = 0x04
+# stat: word of a receipt's text -> SMPP 3.4 message_state (5.2.28)
+RECEIPT_STATES = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "ACCEPTD": 6,
+                  "UNKNOWN": 7, "REJECTD": 8}
 
 BIND_TYPES = {
     BIND_TRANSCEIVER: "transceiver",
@@ -395,6 +421,24 @@ def encode_text(text, data_coding=None, dc0_charset="gsm"):
     raise ValueError("unsupported data_coding %r for deliver" % (data_coding,))
 
 
+def check_receipts(delay, stat):
+    """ValueError unless delay (seconds or None) and stat are valid receipt settings."""
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float))
+                              or not 0 <= delay <= 3600):
+        raise ValueError("delay must be a number of seconds from 0 to 3600, or null (no receipts)")
+    if stat not in RECEIPT_STATES:
+        raise ValueError("stat must be one of %s" % ", ".join(sorted(RECEIPT_STATES)))
+
+
+def receipt_text(message_id, submitted, done, stat="DELIVRD", text=""):
+    """The short_message of a delivery receipt in the de-facto standard format (SMPP 3.4
+    appendix B), which Kannel parses when a receipt lacks the message_state TLV."""
+    delivered = 1 if stat == "DELIVRD" else 0
+    return "id:%s sub:001 dlvrd:%03d submit date:%s done date:%s stat:%s err:%03d text:%s" % (
+        message_id, delivered, time.strftime("%y%m%d%H%M", time.gmtime(submitted)),
+        time.strftime("%y%m%d%H%M", time.gmtime(done)), stat, 0 if delivered else 1, text[:20])
+
+
 # --------------------------------------------------------------------------- helpers
 def parse_hostport(value):
     """'host:port' or '[v6]:port' -> (host, port)."""
@@ -420,7 +464,7 @@ def fmt_hostport(host, port):
 
 class _Account:
     __slots__ = ("binds_now", "binds_max", "binds_total", "unbinds", "disconnects", "submits",
-                 "delivers", "enquire_links", "binds_refused", "peers")
+                 "delivers", "receipts", "enquire_links", "binds_refused", "peers")
 
     def __init__(self):
         self.binds_now = 0
@@ -430,6 +474,7 @@ class _Account:
         self.disconnects = 0
         self.submits = 0
         self.delivers = 0
+        self.receipts = 0
         self.enquire_links = 0
         self.binds_refused = 0
         self.peers = set()
@@ -479,7 +524,8 @@ class SmscSimulator:
 
     def __init__(self, listen=("127.0.0.1", 0), control=("127.0.0.1", 0), accounts=None,
                  events_path=None, system_id="smscsim", dc0_charset="gsm", verbose=False,
-                 log=None, bind_delay=0.0, second_bind="accept"):
+                 log=None, bind_delay=0.0, second_bind="accept", receipt_delay=1.0,
+                 receipt_stat="DELIVRD", receipt_expiry=300.0):
         if control is not None and not is_loopback(control[0]):
             raise ValueError("the control API listens on loopback only, not %r" % (control[0],))
         self.listen_addr = (listen[0], int(listen[1]))
@@ -492,6 +538,10 @@ class SmscSimulator:
         self.bind_delay = self._initial_bind_delay = float(bind_delay)
         self._refused = set()
         self.set_second_bind(second_bind)
+        self._initial_receipts = (receipt_delay, receipt_stat)
+        self.set_receipts(receipt_delay, receipt_stat)
+        self.receipt_expiry = float(receipt_expiry)
+        self._receipt_tasks = {}  # message_id -> asyncio task delivering its receipt
         self._log_stream = log
         self.port = None
         self.control_port = None
@@ -586,6 +636,8 @@ class SmscSimulator:
             else fmt_hostport(self.control_addr[0], self.control_port)))
         self._started.set()
         await self._stopping.wait()
+        for task in list(self._receipt_tasks.values()):
+            task.cancel()
         for server in self._servers:
             server.close()
         for session in list(self._sessions.values()):
@@ -621,11 +673,15 @@ class SmscSimulator:
             acct = self._stats[name] = _Account()
         return acct
 
-    def _record(self, event, session, **fields):
+    def _record(self, event, session, account=None, **fields):
+        """Record an event of session (None: of account, on no session)."""
+        if session is not None:
+            account = session.account
         with self._lock:
-            acct = self._stats.get(session.account) if session.account is not None else None
-            ev = {"t": time.time(), "event": event, "account": session.account,
-                  "peer": session.peer, "session": session.id,
+            acct = self._stats.get(account) if account is not None else None
+            ev = {"t": time.time(), "event": event, "account": account,
+                  "peer": session.peer if session else None,
+                  "session": session.id if session else None,
                   "binds_now": acct.binds_now if acct else 0}
             ev.update(fields)
             self._events.append(ev)
@@ -817,6 +873,77 @@ class SmscSimulator:
             tlvs={"0x%04x" % tag: value.hex() for tag, value in sm["tlvs"].items()},
             sequence=seq)
         session.send(SUBMIT_SM | RESP, ESME_ROK, seq, cstring(message_id))
+        if sm["registered_delivery"] & 0x01 and self.receipt_delay is not None:
+            self._receipt_tasks[message_id] = asyncio.get_running_loop().create_task(self._receipt(
+                session.account, message_id, sm, text, time.time(), self.receipt_delay,
+                self.receipt_stat))
+
+    def _receiving_session(self, account):
+        """The account's session that takes deliver_sm now (the oldest bound transceiver or
+        receiver), whichever peer bound it; None if there is none."""
+        with self._lock:
+            candidates = [s for s in self._sessions.values()
+                          if s.bound and s.account == account
+                          and s.bind_type in ("transceiver", "receiver")
+                          and not s.writer.is_closing()]
+        return min(candidates, key=lambda s: s.id) if candidates else None
+
+    async def _receipt(self, account, message_id, sm, text, submitted, delay, stat):
+        """Deliver the receipt of one submit `delay` s after it, on the session of the account
+        bound at that moment (after a takeover: the other node's), like a provider: while no
+        session is bound, or one closes or does not answer, it is sent again, until
+        receipt_expiry s after it was due. A deliver_sm_resp with an error status ends it."""
+        try:
+            await asyncio.sleep(delay)
+            deadline = time.monotonic() + self.receipt_expiry
+            short_message = receipt_text(message_id, submitted, time.time(), stat,
+                                         "".join(c for c in text if c in GSM_ENCODE))
+            body = encode_sm(sm["destination_addr"], sm["source_addr"],
+                             gsm_encode(short_message), esm_class=ESM_CLASS_DELIVERY_RECEIPT,
+                             source_addr_ton=sm["dest_addr_ton"],
+                             source_addr_npi=sm["dest_addr_npi"],
+                             dest_addr_ton=sm["source_addr_ton"],
+                             dest_addr_npi=sm["source_addr_npi"],
+                             tlvs={TLV_RECEIPTED_MESSAGE_ID: cstring(message_id),
+                                   TLV_MESSAGE_STATE: bytes([RECEIPT_STATES[stat]])})
+            while True:
+                session = self._receiving_session(account)
+                if session is not None:
+                    failure = await self._send_receipt(session, body, message_id, stat)
+                    if failure is None:
+                        return
+                    self._record("receipt_failed", session, message_id=message_id,
+                                 reason=failure)
+                    if failure.startswith("deliver_sm_resp status"):
+                        return
+                if time.monotonic() >= deadline:
+                    self._record("receipt_expired", None, account=account,
+                                 message_id=message_id, stat=stat)
+                    return
+                await asyncio.sleep(0.2)
+        finally:
+            self._receipt_tasks.pop(message_id, None)
+
+    async def _send_receipt(self, session, body, message_id, stat):
+        """One deliver_sm of a receipt; None when answered OK, else why not."""
+        seq = session.next_seq()
+        fut = asyncio.get_running_loop().create_future()
+        session.pending[seq] = fut
+        with self._lock:
+            self._account(session.account).receipts += 1
+        self._record("receipt", session, message_id=message_id, stat=stat, sequence=seq)
+        session.send(DELIVER_SM, ESME_ROK, seq, body)
+        try:
+            await session.writer.drain()
+            command_id, status = await asyncio.wait_for(fut, 5.0)
+        except asyncio.TimeoutError:
+            session.pending.pop(seq, None)
+            return "no deliver_sm_resp within 5 s"
+        except (ConnectionError, OSError) as exc:
+            return "session closed: %s" % (exc,)
+        if command_id != DELIVER_SM | RESP or status != ESME_ROK:
+            return "deliver_sm_resp status 0x%02x (%s)" % (status, command_name(command_id))
+        return None
 
     @staticmethod
     def _address(addr):
@@ -828,14 +955,9 @@ class SmscSimulator:
         return 0, 1, addr
 
     async def _deliver(self, account, source, destination, text, data_coding=None, timeout=5.0):
-        with self._lock:
-            candidates = [s for s in self._sessions.values()
-                          if s.bound and s.account == account
-                          and s.bind_type in ("transceiver", "receiver")
-                          and not s.writer.is_closing()]
-        if not candidates:
+        session = self._receiving_session(account)
+        if session is None:
             raise LookupError("no transceiver/receiver session of account %r is bound" % (account,))
-        session = min(candidates, key=lambda s: s.id)
         octets, dc = encode_text(text, data_coding, self.dc0_charset)
         src_ton, src_npi, src = self._address(source)
         dst_ton, dst_npi, dst = self._address(destination)
@@ -878,6 +1000,8 @@ class SmscSimulator:
                 "accounts": {name: acct.as_dict() for name, acct in sorted(self._stats.items())},
                 "listen": self.listen,
                 "second_bind": self.second_bind,
+                "receipts": {"delay": self.receipt_delay, "stat": self.receipt_stat,
+                             "pending": len(self._receipt_tasks)},
                 "sessions": [s.describe() for s in sorted(self._sessions.values(),
                                                           key=lambda s: s.id)],
             }
@@ -895,6 +1019,7 @@ class SmscSimulator:
             self._refused.clear()
             self.second_bind = "accept"
             self.bind_delay = self._initial_bind_delay
+            self.set_receipts(*self._initial_receipts)
             bound = {}
             for s in self._sessions.values():
                 if s.bound:
@@ -905,7 +1030,7 @@ class SmscSimulator:
                     continue
                 acct.binds_max = acct.binds_now
                 acct.binds_total = acct.unbinds = acct.disconnects = acct.submits = 0
-                acct.delivers = acct.enquire_links = acct.binds_refused = 0
+                acct.delivers = acct.receipts = acct.enquire_links = acct.binds_refused = 0
                 acct.peers = set(bound.get(name, ()))
             if self._events_file is not None:
                 self._events_file.write(json.dumps({"t": time.time(), "event": "reset"}) + "\n")
@@ -937,6 +1062,14 @@ class SmscSimulator:
             raise ValueError("policy must be accept or refuse, not %r" % (policy,))
         self.second_bind = policy
         return policy
+
+    def set_receipts(self, delay, stat="DELIVRD"):
+        """Answer submits that ask for a receipt with one `delay` s later (None: never), with
+        this stat; returns {"delay", "stat"}. Receipts already scheduled keep their own."""
+        check_receipts(delay, stat)
+        self.receipt_delay = None if delay is None else float(delay)
+        self.receipt_stat = stat
+        return {"delay": self.receipt_delay, "stat": stat}
 
     def kick(self, account):
         """Close every bound session of account at TCP level; returns how many."""
@@ -1006,7 +1139,8 @@ class SmscSimulator:
             "/messages": lambda: self.messages(query.get("account")),
             "/events": lambda: self.events(query.get("account")),
         }
-        posts = ("/reset", "/deliver", "/kick", "/refuse", "/second-bind", "/bind-delay")
+        posts = ("/reset", "/deliver", "/kick", "/refuse", "/second-bind", "/bind-delay",
+                 "/receipts")
         if path in gets:
             if method not in ("GET", "HEAD"):
                 return 405, {"error": "use GET for %s" % path}
@@ -1034,6 +1168,12 @@ class SmscSimulator:
                 return 400, {"error": "seconds must be a number from 0 to 30"}
             self.bind_delay = float(seconds)
             return 200, {"bind_delay": self.bind_delay}
+        if path == "/receipts":
+            try:
+                return 200, {"receipts": self.set_receipts(
+                    args.get("delay", self.receipt_delay), args.get("stat", self.receipt_stat))}
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
         if path == "/second-bind":
             try:
                 return 200, {"second_bind": self.set_second_bind(args.get("policy"))}
@@ -1080,8 +1220,16 @@ def main(argv=None):
                     help="answer binds this much later (a slow provider)")
     ap.add_argument("--second-bind", default="accept", choices=("accept", "refuse"),
                     help="answer to a bind of an account bound already on another session")
+    ap.add_argument("--receipt-delay", default="1", metavar="SECONDS|off",
+                    help="answer a submit that asks for a receipt with one this much later")
+    ap.add_argument("--receipt-stat", default="DELIVRD", choices=sorted(RECEIPT_STATES),
+                    help="stat of the receipts")
     ap.add_argument("--verbose", action="store_true", help="also log every PDU")
     args = ap.parse_args(argv)
+    try:
+        receipt_delay = None if args.receipt_delay == "off" else float(args.receipt_delay)
+    except ValueError:
+        ap.error("--receipt-delay must be a number of seconds or off")
 
     try:
         listen = parse_hostport(args.listen)
@@ -1109,10 +1257,15 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    try:
+        check_receipts(receipt_delay, args.receipt_stat)
+    except ValueError as exc:
+        ap.error("--receipt-delay: %s" % exc)
     sim = SmscSimulator(listen=listen, control=control, accounts=accounts,
                         events_path=args.events, system_id=args.system_id,
                         dc0_charset=args.dc0_charset, verbose=args.verbose,
-                        bind_delay=args.bind_delay, second_bind=args.second_bind)
+                        bind_delay=args.bind_delay, second_bind=args.second_bind,
+                        receipt_delay=receipt_delay, receipt_stat=args.receipt_stat)
     # The pidfile is there, whole, before the control endpoint answers: callers wait for
     # /health and then read it.
     if args.pidfile:

@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.smsgw.cluster.plugins.module_utils import dlr_store as dlr_store_probe
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
     find_box,
@@ -187,10 +188,23 @@ def read_serving(path):
     return state
 
 
-def report(admin, sets, expect_active, commands=None, local_addresses=None):
+def store_reason(store, timeout):
+    """Why an unanswered status page may be the DLR store's doing, or None (dlr_store.probe)."""
+    why = dlr_store_probe.probe(store, timeout)
+    if why is None:
+        return None
+    return ("the DLR store (%s) does not answer: %s. bearerbox waits for it: its status page, "
+            "sending and receipts stall until the store is back (nothing is lost), and it does not "
+            "start without it. Both nodes use this store: bring it back, taking over does not help"
+            % (dlr_store_probe.describe(store), why))
+
+
+def report(admin, sets, expect_active, commands=None, local_addresses=None, dlr_store=None):
     """One status read judged: kannel_info's result. commands: a KannelAdmin with the command
     password to check (raises KannelAdminDenied when it is wrong), or None. local_addresses: the
-    host's addresses (service_address.parse_addresses), None when unread or not needed."""
+    host's addresses (service_address.parse_addresses), None when unread or not needed.
+    dlr_store: {storage, host, port} of an external DLR store, probed when the page does not
+    answer."""
     try:
         status = admin.status()
     except KannelUnreachable as e:
@@ -199,14 +213,16 @@ def report(admin, sets, expect_active, commands=None, local_addresses=None):
                                "queued": None, "held": [],
                                "service_address": address_report(sets[name], local_addresses)})
                        for name in sorted(sets))
+        store = store_reason(dlr_store, admin.timeout) if dlr_store else None
         return dict(changed=False, health="down", reachable=False,
-                    reasons=["admin interface unreachable: %s (bearerbox not running, or wrong "
-                             "admin_url)" % e],
-                    gateway={}, queues={}, sms={}, links=[], boxes=[], sets=reports)
+                    reasons=([store] if store else []) + [
+                        "admin interface unreachable: %s (bearerbox not running, or wrong "
+                        "admin_url)" % e],
+                    gateway={}, queues={}, sms={}, dlr={}, links=[], boxes=[], sets=reports)
     health, reasons, reports = judge(status, sets, expect_active, local_addresses)
     if commands is not None:
         commands.command("stop-smsc")  # raises KannelAdminDenied on a wrong password
     return dict(changed=False, health=health, reasons=reasons, reachable=True,
                 commands_allowed=None if commands is None else True,
                 gateway=status["gateway"], queues=queues_of(status), sms=status["sms"],
-                links=status["links"], boxes=status["boxes"], sets=reports)
+                dlr=status["dlr"], links=status["links"], boxes=status["boxes"], sets=reports)

@@ -64,6 +64,26 @@ options:
         playbook changes anything that a later command would have to finish.
       - Only checked when the admin interface answers; RV(commands_allowed) reports it.
     type: str
+  dlr_store:
+    description:
+      - The cluster's external delivery-report store, as bearerbox.conf names it. bearerbox waits
+        for that store, and its status page does not answer while the store is down; when the page
+        does not answer, the module then checks whether the store does (a Redis PING from the host
+        it runs on, no password needed) and names the store in RV(reasons) when it does not.
+      - Omit it (or give C(storage=internal)) for a gateway that keeps receipts in memory.
+    type: dict
+    suboptions:
+      storage:
+        description: Kannel's C(dlr-storage).
+        type: str
+        choices: [internal, redis]
+        required: true
+      host:
+        description: Host name or address of the store (required unless C(storage=internal)).
+        type: str
+      port:
+        description: TCP port of the store (required unless C(storage=internal)).
+        type: int
 attributes:
   check_mode:
     support: full
@@ -101,7 +121,8 @@ health:
   type: str
   sample: degraded
 reasons:
-  description: Why the verdict is not C(healthy) (empty when it is).
+  description: Why the verdict is not C(healthy) (empty when it is). When the admin interface does
+    not answer and O(dlr_store) does not either, the first reason names the store.
   returned: always
   type: list
   elements: str
@@ -135,6 +156,14 @@ sms:
     store size, rates).
   returned: always
   type: dict
+dlr:
+  description: The delivery-report store as status.xml names it - C(storage) (C(internal), C(redis),
+    ...), C(queued) (entries waiting for their provider receipt; with an external store, the
+    store's count for the whole cluster), C(received_total) and C(sent_total) (receipts received
+    from links and sent to smsboxes since bearerbox started). Empty when unreachable.
+  returned: always
+  type: dict
+  sample: {"storage": "redis", "queued": 2, "received_total": 0, "sent_total": 0}
 links:
   description: Every link bearerbox has loaded, with C(id), C(admin_id), C(name), C(state),
     C(status_text), C(online_seconds), C(queued), C(failed), C(sms_received), C(sms_sent),
@@ -201,6 +230,11 @@ def main():
             expect_active=dict(type="list", elements="str"),
             command_password=dict(type="str", no_log=True),
             serving_file=dict(type="path"),
+            dlr_store=dict(type="dict", options=dict(
+                storage=dict(type="str", required=True, choices=["internal", "redis"]),
+                host=dict(type="str"),
+                port=dict(type="int"),
+            ), required_if=[("storage", "redis", ("host", "port"))]),
         ),
         supports_check_mode=True,
     )
@@ -233,7 +267,8 @@ def main():
         except AddressError as e:
             address_warning = "service addresses not checked: %s" % e
     try:
-        result = report(admin, sets, expect, commands, local_addresses)
+        result = report(admin, sets, expect, commands, local_addresses,
+                        dlr_store=module.params["dlr_store"])
         if address_warning:
             module.warn(address_warning)
             result["reasons"].append(address_warning)

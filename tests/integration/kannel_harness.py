@@ -27,6 +27,12 @@ ADMIN_PASSWORD = "adm-secret-pw"
 STATUS_PASSWORD = "stat-secret-pw"
 
 
+DLR_FIELDS = (("smsc", "smsc"), ("timestamp", "ts"), ("destination", "destination"),
+              ("source", "source"), ("service", "service"), ("url", "url"), ("mask", "mask"),
+              ("status", "status"), ("boxc-id", "boxc"))
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -41,7 +47,9 @@ def closed_port():
 
 
 class KannelLab:
-    def __init__(self, root):
+    def __init__(self, root, dlr=None):
+        """dlr: None (dlr-storage internal) or a RedisServer both bearerboxes of a test share."""
+        self.dlr = dlr
         self.root = os.path.abspath(str(root))
         self.active_dir = os.path.join(self.root, "smsc-active")
         self.available_dir = os.path.join(self.root, "smsc-available")
@@ -78,7 +86,18 @@ class KannelLab:
             # the router looks at queued messages every sms-resend-freq / 2 s (default 30 s)
             "sms-resend-freq = 2",
             'store-location = "%s"' % os.path.join(self.store_dir, "kannel.store"),
+            "dlr-storage = %s" % ("internal" if self.dlr is None else "redis"),
             "",
+        ]
+        if self.dlr is not None:
+            # the groups roles/kannel_node/templates/bearerbox.conf.j2 writes for a redis store
+            lines += [
+                "group = redis-connection", "id = smsgw-dlr", 'host = "127.0.0.1"',
+                "port = %d" % self.dlr.port, 'password = "%s"' % self.dlr.password,
+                "database = 0", "max-connections = 2", "",
+                "group = dlr-db", "id = smsgw-dlr", 'table = "%s"' % self.dlr.prefix, "ttl = 600",
+            ] + ["field-%s = %s" % (f, c) for f, c in DLR_FIELDS] + [""]
+        lines += [
             # bearerbox refuses smsbox-port without an smsbox group
             "group = smsbox",
             'bearerbox-host = "127.0.0.1"',
@@ -181,7 +200,8 @@ class KannelLab:
                 s.close()
             time.sleep(0.05)
 
-    def start_smsbox(self, set_id, wait=10.0, forced_smsc=None):
+    def start_smsbox(self, set_id, wait=10.0, forced_smsc=None, services=()):
+        """services: sms-service groups of this smsbox, each a dict of Kannel fields."""
         port = free_port()
         conf = os.path.join(self.root, "smsbox-%s.conf" % set_id)
         with open(conf, "w") as f:
@@ -195,7 +215,9 @@ class KannelLab:
                 "log-level = 1", "",
                 "group = sendsms-user", 'username = "u-%s"' % set_id,
                 'password = "p-%s"' % set_id,
-            ] + (['forced-smsc = "%s"' % forced_smsc] if forced_smsc else []) + [""]) + "\n")
+            ] + (['forced-smsc = "%s"' % forced_smsc] if forced_smsc else []) + [""]
+                + [line for svc in services for line in
+                   ["group = sms-service"] + ['%s = "%s"' % kv for kv in svc.items()] + [""]]) + "\n")
         p = self._spawn("smsbox-" + set_id, [SMSBOX, conf])
         self.smsbox_sets[set_id] = port
         deadline = time.monotonic() + wait
@@ -237,6 +259,77 @@ class KannelLab:
             if time.monotonic() > deadline:
                 raise AssertionError("status condition not met; last status:\n" + text)
             time.sleep(0.05)
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port, with a password, in a temp dir, no
+    persistence; start()/stop() may be called again (the store going down and coming back)."""
+
+    def __init__(self, root, password="dlr-store-pw", prefix="dlr"):
+        self.root = os.path.abspath(str(root))
+        os.makedirs(self.root, exist_ok=True)
+        self.port = free_port()
+        self.password = password
+        self.prefix = prefix
+        self.proc = None
+
+    def start(self, wait=10.0):
+        log = open(os.path.join(self.root, "redis.out"), "ab")
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass",
+             self.password, "--dir", self.root, "--save", "", "--appendonly", "no",
+             "--daemonize", "no"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                if self.command("PING") == "PONG":
+                    return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start, see %s" % self.root)
+            time.sleep(0.05)
+
+    def command(self, *words):
+        """One command after AUTH (RESP protocol); the reply as str, int, list or None."""
+        def enc(args):
+            return b"".join([b"*%d\r\n" % len(args)] + [b"$%d\r\n%s\r\n" % (len(a), a)
+                                                      for a in (w.encode() for w in args)])
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(enc(["AUTH", self.password]) + enc(list(words)))
+            f = s.makefile("rb")
+            replies = [self._reply(f), self._reply(f)]
+        return replies[1]
+
+    def _reply(self, f):
+        line = f.readline().rstrip(b"\r\n").decode()
+        kind, rest = line[:1], line[1:]
+        if kind == "+":
+            return rest
+        if kind == "-":
+            raise RuntimeError("redis: " + rest)
+        if kind == ":":
+            return int(rest)
+        if kind == "$":
+            return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2].decode()
+        if kind == "*":
+            return [self._reply(f) for _ in range(int(rest))]
+        raise RuntimeError("redis: unexpected reply %r" % line)
+
+    def dlr_keys(self):
+        return sorted(self.command("KEYS", self.prefix + ":*"))
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
 
 
 class Blackhole:

@@ -137,6 +137,20 @@ def _account(inv, set_name="alpha"):
     return cluster_vars(inv)["kannel_client_sets"][set_name]["accounts"][0]
 
 
+def _dlr_store(password=None, **store):
+    def change(inv):
+        cluster_vars(inv).update(kannel_dlr_storage="redis", kannel_dlr_store=store)
+        if password is not None:
+            cluster_vars(inv)["kannel_dlr_store_password"] = password
+    return change
+
+
+def _sms_services(services):
+    def change(inv):
+        cluster_vars(inv)["kannel_client_sets"]["alpha"]["sms_services"] = services
+    return change
+
+
 CASES = {
     "missing kannel_links": (lambda inv: _del(cluster_vars(inv), "kannel_links"), ["kannel_links"]),
     "missing admin password": (lambda inv: _del(cluster_vars(inv), "kannel_admin_password"),
@@ -277,6 +291,44 @@ CASES = {
     "user-allow-ip in an account's options": (
         lambda inv: _account(inv).update(options={"user-allow-ip": "10.0.0.1"}),
         ["kannel_client_sets['alpha'].accounts[0] (c1).options: 'user-allow-ip'", "allowed_ips"]),
+    # delivery-report store and per-set incoming messages
+    "DLR storage not a supported store": (
+        lambda inv: cluster_vars(inv).update(kannel_dlr_storage="mongodb"),
+        ["kannel_dlr_storage", "internal, redis"]),
+    "redis DLR store without a host": (
+        lambda inv: cluster_vars(inv).update(kannel_dlr_storage="redis"),
+        ["kannel_dlr_store.host: required with kannel_dlr_storage=redis"]),
+    "DLR store port out of range": (
+        _dlr_store(host="192.0.2.30", port=70000), ["kannel_dlr_store.port: 70000 is not a TCP port"]),
+    "DLR store port not a number": (_dlr_store(host="192.0.2.30", port="redis"), ["kannel_dlr_store", "port"]),
+    "DLR store database out of range": (
+        _dlr_store(host="192.0.2.30", database=16), ["kannel_dlr_store.database: 16"]),
+    "DLR store key prefix with a colon": (
+        _dlr_store(host="192.0.2.30", key_prefix="a:b"), ["kannel_dlr_store.key_prefix: 'a:b'"]),
+    "DLR store host with a space": (_dlr_store(host="db host"), ["kannel_dlr_store.host: 'db host'"]),
+    "typo in a DLR store key": (_dlr_store(host="192.0.2.30", tabel="x"), ["tabel", "kannel_dlr_store"]),
+    "DLR store password with a quote": (
+        _dlr_store(password='pw"x', host="192.0.2.30"), ["kannel_dlr_store_password: may not contain"]),
+    "DLR store set while storage is internal": (
+        lambda inv: cluster_vars(inv).update(kannel_dlr_store={"host": "192.0.2.30"}),
+        ["kannel_dlr_store: set, but kannel_dlr_storage is 'internal'"]),
+    "DLR store on one node only": (
+        lambda inv: (_dlr_store(host="192.0.2.30")(inv),
+                     hosts(inv)["beta"].update(kannel_dlr_store={"host": "192.0.2.31"})),
+        ["kannel_dlr_store: differs between"]),
+    "set service without an action": (
+        _sms_services([{"keyword": "default", "catch-all": True}]),
+        ["kannel_client_sets['alpha'].sms_services[0]: needs exactly one of get-url"]),
+    "set service without a keyword": (
+        _sms_services([{"get-url": "http://192.0.2.40/mo"}]),
+        ["kannel_client_sets['alpha'].sms_services[0]: needs keyword"]),
+    "set service field not a Kannel name": (
+        _sms_services([{"keyword": "default", "get-url": "http://x/", "Get_Url": "y"}]),
+        ["kannel_client_sets['alpha'].sms_services[0]: 'Get_Url' is not a Kannel field name"]),
+    "set service value with a quote": (
+        _sms_services([{"keyword": "default", "get-url": 'http://x/"'}]),
+        ["kannel_client_sets['alpha'].sms_services[0].get-url: may not contain double quotes"]),
+    "set services not a list": (_sms_services({"keyword": "default"}), ["sms_services", "list"]),
 }
 
 
@@ -289,7 +341,7 @@ def test_bad_inventory_fails_before_any_host_is_contacted(tmp_path, case):
         assert word in out, "%r not in output:\n%s" % (word, out)
     assert "UNREACHABLE" not in out, out
     assert "Stage 2" not in out, out  # stopped in stage 1 (any_errors_fatal)
-    for secret in ("test-admin-pw", "test-status-pw", "c1-secret", "c2-secret"):
+    for secret in ("test-admin-pw", "test-status-pw", "c1-secret", "c2-secret", 'pw"x'):
         assert secret not in out, "secret %r shown in the output" % secret
 
 
@@ -321,6 +373,17 @@ def test_valid_allowed_ips_and_sendsms_interface_pass_validation(tmp_path):
         cluster_vars(inv)["kannel_client_sets"]["beta"]["sendsms_interface"] = "127.0.0.1"
     rc, out, _ = run_deploy(tmp_path, mutate(change))
     assert "Stage 2" in out and "UNREACHABLE" in out, out
+
+
+def test_valid_dlr_store_and_set_services_pass_validation(tmp_path):
+    def change(inv):
+        _dlr_store(password="dlr-secret", host="redis.example.net", port=6380, database=3,
+                   key_prefix="edge.dlr", ttl=0)(inv)
+        _sms_services([{"keyword": "default", "catch-all": True, "get-url": "http://192.0.2.40/mo",
+                        "max-messages": 0}])(inv)
+    rc, out, _ = run_deploy(tmp_path, mutate(change))
+    assert "Stage 2" in out and "UNREACHABLE" in out, out
+    assert "dlr-secret" not in out
 
 
 def test_valid_service_addresses_pass_validation(tmp_path):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
 import signal
 import socket
 import struct
@@ -518,3 +519,115 @@ def test_bind_delay_set_through_the_control_api(sim, clients):
     assert http(sim, "POST", "/bind-delay", {"seconds": "slow"})[0] == 400
     sim.reset()
     assert sim.bind_delay == 0.0
+
+
+# --------------------------------------------------------------------------- delivery receipts
+def _read_receipt(client, status=0):
+    """The next PDU must be a receipt deliver_sm; answer it with status; return it decoded."""
+    command_id, _status, seq, body = client.read()
+    assert command_id == sim_mod.DELIVER_SM, sim_mod.command_name(command_id)
+    client.send(sim_mod.DELIVER_SM | sim_mod.RESP, b"\x00", seq=seq, status=status)
+    return sim_mod.decode_sm(body)
+
+
+def test_receipt_after_the_delay_with_the_standard_fields():
+    with sim_mod.SmscSimulator(accounts=ACCOUNTS, receipt_delay=0.3) as s:
+        c = Client(s.port)
+        try:
+            c.bind("acct1", "pw1")
+            t0 = time.monotonic()
+            message_id = c.submit(b"hello receipt", source="4711", destination="+4917",
+                                  registered_delivery=1)[3].rstrip(b"\x00").decode()
+            pdu = _read_receipt(c)
+            assert time.monotonic() - t0 >= 0.3
+            assert pdu["esm_class"] == sim_mod.ESM_CLASS_DELIVERY_RECEIPT
+            # the receipt comes from the handset the message went to
+            assert (pdu["source_addr"], pdu["destination_addr"]) == ("+4917", "4711")
+            assert pdu["tlvs"][sim_mod.TLV_RECEIPTED_MESSAGE_ID] == message_id.encode() + b"\x00"
+            assert pdu["tlvs"][sim_mod.TLV_MESSAGE_STATE] == b"\x02"
+            text = sim_mod.gsm_decode(pdu["short_message"])
+            assert re.fullmatch(r"id:%s sub:001 dlvrd:001 submit date:\d{10} done date:\d{10} "
+                                r"stat:DELIVRD err:000 text:hello receipt" % message_id, text), text
+            s.wait_for(lambda: s.state()["receipts"]["pending"] == 0)
+            (ev,) = [e for e in s.events() if e["event"] == "receipt"]
+            assert (ev["message_id"], ev["stat"], ev["account"]) == (message_id, "DELIVRD", "acct1")
+            assert acct(s, "acct1")["receipts"] == 1 and acct(s, "acct1")["delivers"] == 0
+            # no receipt asked for: none sent
+            c.submit(b"no receipt", registered_delivery=0)
+            time.sleep(0.5)
+            assert acct(s, "acct1")["receipts"] == 1 and s.state()["receipts"]["pending"] == 0
+        finally:
+            c.close()
+
+
+def test_receipt_goes_to_the_session_bound_when_it_is_due(sim, clients):
+    sim.set_receipts(0.2)
+    sender = clients()
+    sender.bind("acct1", "pw1")
+    message_id = sender.submit(b"x", registered_delivery=1)[3].rstrip(b"\x00").decode()
+    sender.request(sim_mod.UNBIND)  # the node that sent it goes away before the receipt
+    time.sleep(0.5)
+    assert sim.state()["receipts"]["pending"] == 1  # held while the account is not bound
+    other = clients()  # e.g. the survivor after a takeover
+    other.bind("acct1", "pw1")
+    pdu = _read_receipt(other)
+    assert pdu["tlvs"][sim_mod.TLV_RECEIPTED_MESSAGE_ID] == message_id.encode() + b"\x00"
+    ev = [e for e in sim.events() if e["event"] == "receipt"][-1]
+    assert ev["session"] != [e for e in sim.events() if e["event"] == "submit"][0]["session"]
+
+
+def test_receipt_sent_again_after_a_lost_session_and_ended_by_an_error(sim, clients):
+    sim.set_receipts(0.1, "UNDELIV")
+    first = clients()
+    first.bind("acct1", "pw1")
+    first.submit(b"x", registered_delivery=1)
+    assert first.read()[0] == sim_mod.DELIVER_SM
+    first.close()  # gone without answering
+    second = clients()
+    second.bind("acct1", "pw1")
+    pdu = _read_receipt(second, status=sim_mod.ESME_RSYSERR)
+    assert pdu["tlvs"][sim_mod.TLV_MESSAGE_STATE] == b"\x05"
+    assert "stat:UNDELIV err:001" in sim_mod.gsm_decode(pdu["short_message"])
+    sim.wait_for(lambda: sim.state()["receipts"]["pending"] == 0)
+    kinds = [(e["event"], e.get("reason", "")[:22]) for e in sim.events()
+             if e["event"].startswith("receipt")]
+    assert kinds == [("receipt", ""), ("receipt_failed", "session closed: sessio"),
+                     ("receipt", ""), ("receipt_failed", "deliver_sm_resp status")]
+
+
+def test_receipt_expires_when_the_account_stays_unbound():
+    with sim_mod.SmscSimulator(accounts=ACCOUNTS, receipt_delay=0, receipt_expiry=0.3) as s:
+        c = Client(s.port)
+        try:
+            c.bind("acct1", "pw1", command_id=sim_mod.BIND_TRANSMITTER)  # cannot take deliver_sm
+            message_id = c.submit(b"x", registered_delivery=1)[3].rstrip(b"\x00").decode()
+            (ev,) = s.wait_for(lambda: [e for e in s.events() if e["event"] == "receipt_expired"])
+            assert (ev["message_id"], ev["account"], ev["session"]) == (message_id, "acct1", None)
+            assert acct(s, "acct1")["receipts"] == 0
+        finally:
+            c.close()
+
+
+def test_receipts_set_through_the_control_api_and_reset(sim, clients):
+    assert http(sim, "POST", "/receipts", {"delay": 0.1, "stat": "REJECTD"}) == (
+        200, {"receipts": {"delay": 0.1, "stat": "REJECTD"}})
+    assert http(sim, "POST", "/receipts", {"delay": None}) == (
+        200, {"receipts": {"delay": None, "stat": "REJECTD"}})
+    for bad in ({"delay": -1}, {"delay": "1"}, {"delay": True}, {"stat": "OK"}):
+        code, body = http(sim, "POST", "/receipts", bad)
+        assert code == 400 and "error" in body, bad
+    c = clients()
+    c.bind("acct1", "pw1")
+    c.submit(b"x", registered_delivery=1)
+    time.sleep(0.4)
+    assert acct(sim, "acct1")["receipts"] == 0  # receipts off
+    sim.reset()
+    assert sim.state()["receipts"] == {"delay": 1.0, "stat": "DELIVRD", "pending": 0}
+
+
+@pytest.mark.parametrize("value", ["soon", "-1"])
+def test_cli_rejects_a_bad_receipt_delay(value):
+    proc = subprocess.run([sys.executable, str(SIM_PATH), "--listen", "127.0.0.1:0",
+                           "--control", "127.0.0.1:0", "--any-account", "--receipt-delay", value],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "--receipt-delay" in proc.stderr

@@ -122,3 +122,9 @@ def test_small_parsers():
     assert parse_box_status("disconnected") == ("disconnected", None)
     assert parse_gateway_status("running, uptime 0d 0h 1m 2s") == ("running", 62)
     assert parse_gateway_status("going down, uptime 0d 0h 0m 9s") == ("going down", 9)
+
+
+def test_dlr_store_and_waiting_receipts_of_a_redis_page():
+    # bearerbox with dlr-storage = redis, two messages sent whose receipts have not come yet
+    dlr = parse_status(fixture("dlr-redis.xml"))["dlr"]
+    assert dlr == {"storage": "redis", "queued": 2, "received_total": 0, "sent_total": 0}

@@ -1,4 +1,7 @@
 """kannel_info verdicts on captured status pages."""
+import socket
+import threading
+
 import pytest
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
@@ -76,6 +79,32 @@ def test_unreachable_is_a_down_result():
     assert res["health"] == "down" and res["reachable"] is False
     assert "unreachable" in res["reasons"][0] and "pw" not in res["reasons"][0].replace("password", "")
     assert res["sets"]["node-a"]["state"] == "unknown"
+    assert res["dlr"] == {}
+
+
+def test_an_unanswered_page_names_a_dlr_store_that_is_down_too():
+    gw = FakeBearerbox(password="pw")
+    gw.down = True
+    admin = KannelAdmin("http://127.0.0.1:13000", "pw", 1, fetch=gw)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    store = {"storage": "redis", "host": "127.0.0.1", "port": closed.getsockname()[1]}
+    closed.close()
+    res = report(admin, SETS, ["node-a"], dlr_store=store)
+    assert res["health"] == "down" and len(res["reasons"]) == 2
+    assert res["reasons"][0].startswith("the DLR store (redis at 127.0.0.1:%d) does not answer: "
+                                        "cannot connect" % store["port"])
+    assert "taking over does not help" in res["reasons"][0]
+    assert "unreachable" in res["reasons"][1]
+    # a store that answers is not named; an internal one is never probed
+    alive = socket.socket()
+    alive.bind(("127.0.0.1", 0))
+    alive.listen(1)
+    threading.Thread(target=lambda: alive.accept()[0].sendall(b"+PONG\r\n"), daemon=True).start()
+    res = report(admin, SETS, ["node-a"], dlr_store=dict(store, port=alive.getsockname()[1]))
+    alive.close()
+    assert len(res["reasons"]) == 1 and "unreachable" in res["reasons"][0]
+    assert len(report(admin, SETS, ["node-a"], dlr_store={"storage": "internal"})["reasons"]) == 1
 
 
 def test_reachable_result_has_queues():
@@ -85,6 +114,7 @@ def test_reachable_result_has_queues():
     assert res["health"] == "healthy"
     assert res["queues"]["links_queued"] == 4
     assert res["sets"]["s"]["queued"] == 4
+    assert res["dlr"] == {"storage": "internal", "queued": 0, "received_total": 0, "sent_total": 0}
 
 
 def test_normalize_sets_rejects_bad_shapes():
