@@ -7,9 +7,14 @@ port at its lab address, and arrive at this scenario's simulator (control API 12
 
 The bind counts assume a fresh `molecule test` (create, converge, idempotence, verify): every provider
 account saw exactly one bind, from its home node's address, and none from the passive node.
+
+The nodes run different Debian releases (molecule.yml: gw1 Debian 12, gw2 Debian 13), the state a
+cluster is in halfway through a rolling OS upgrade; test_switch.py then moves each set to the node of
+the other release and back.
 """
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -36,6 +41,8 @@ SIM_CONTROL = "http://127.0.0.1:8776"
 ADMIN_PORT = 13000
 
 testinfra_hosts = ["podman://" + n for n in NODES]
+# Debian release of each node, from its image name (localhost/smsgw-lab-debian<N>).
+RELEASE = {p["name"]: re.search(r"debian(\d+)$", p["image"]).group(1) for p in MOLECULE["platforms"]}
 
 # bearerbox restarts done by test_bearerbox_restart_binds_only_home_links, per node: each adds one
 # bind of that node's home accounts (never of the peer's).
@@ -83,6 +90,16 @@ def node_status(host):
 
 
 # --------------------------------------------------------------------------- services, ports, files
+def test_node_runs_its_debian_release(host):
+    assert host.file("/etc/debian_version").content_string.startswith(RELEASE[node_of(host)] + ".")
+
+
+def test_runtime_guard_service(host):
+    svc = host.service("kannel-cluster-guard")
+    assert svc.is_running
+    assert svc.is_enabled
+
+
 def test_bearerbox_service(host):
     svc = host.service("kannel-bearerbox")
     assert svc.is_running
