@@ -27,9 +27,9 @@ description:
     false), so the caller can start bearerbox with exactly the wanted link files and run the
     module again.
   - Except when the node must stop serving a set (a set with links is not in O(serve)) and
-    bearerbox does not answer while its unit still has a process (hung: stopped by a signal,
-    blocked, deadlocked; it keeps its provider sessions open, whatever its link files say):
-    then every process of O(bearerbox_service) is killed (SIGKILL through systemd, which also
+    bearerbox does not answer while its unit still has a process (hung, that is stopped by a
+    signal, blocked or deadlocked; it keeps its provider sessions open, whatever its link files
+    say). Then every process of O(bearerbox_service) is killed (SIGKILL through systemd, which also
     reaches a stopped process; the kernel closes its sockets) and the module waits until they are
     gone (RV(gateway_stopped)). When that cannot be confirmed within O(wait_timeout) the task
     fails. A connection refused by a unit that has a process (bearerbox starting) is first given
@@ -101,7 +101,7 @@ attributes:
   check_mode:
     support: full
     description: Reports every step that would run; changes nothing (a bearerbox that would be
-      killed is not: RV(gateway_stopped) says C(would_kill)).
+      killed is not, RV(gateway_stopped) says C(would_kill)).
   diff_mode:
     support: full
     description: The recorded sets before and after.
@@ -146,7 +146,7 @@ gateway_stopped:
   description:
     - Set when bearerbox did not answer and the node must stop serving a set (else null).
     - C(unit), C(signal) (C(SIGKILL)), C(pids) (the unit's processes found), C(killed) (false
-      when the unit had no process: nothing to kill), C(confirmed) (the processes are gone),
+      when the unit had no process, so nothing to kill), C(confirmed) (the processes are gone),
       C(seconds) (from the kill to the confirmation); C(would_kill) in check mode.
   returned: always
   type: dict
