@@ -33,8 +33,11 @@ description:
     reaches a stopped process; the kernel closes its sockets) and the module waits until they are
     gone (RV(gateway_stopped)). When that cannot be confirmed within O(wait_timeout) the task
     fails. A connection refused by a unit that has a process (bearerbox starting) is first given
-    a few seconds to answer. systemd restarts a killed bearerbox (C(Restart=on-failure)) through
-    its start-up guard, which loads only what the recorded serving state lists.
+    a few seconds to answer. The smsboxes of the sets it stops serving are killed with it (one
+    whose bearerbox vanished ignores SIGTERM). A killed bearerbox is started again at once
+    through its start-up guard, which loads only what the recorded serving state lists, and the
+    module goes on as with any running bearerbox (RV(bearerbox_running) is false only when it did not answer again
+    within O(wait_timeout); systemd still restarts it, C(Restart=on-failure)).
 version_added: 0.2.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
@@ -147,11 +150,12 @@ gateway_stopped:
     - Set when bearerbox did not answer and the node must stop serving a set (else null).
     - C(unit), C(signal) (C(SIGKILL)), C(pids) (the unit's processes found), C(killed) (false
       when the unit had no process, so nothing to kill), C(confirmed) (the processes are gone),
-      C(seconds) (from the kill to the confirmation); C(would_kill) in check mode.
+      C(seconds) (from the kill to the confirmation), C(restarted) (started again and answering);
+      C(would_kill) in check mode.
   returned: always
   type: dict
   sample: {"unit": "kannel-bearerbox.service", "signal": "SIGKILL", "pids": [812], "killed": true,
-           "confirmed": true, "seconds": 0.11, "active_state": "activating"}
+           "confirmed": true, "seconds": 0.11, "active_state": "activating", "restarted": true}
 steps:
   description: What ran, in order, each with C(step) (C(smsbox-stop), C(hold), C(passive),
     C(active), C(smsbox-start)), C(target) (links or set) and C(actions) (the admin commands and
@@ -222,14 +226,15 @@ STARTING_GRACE = 5.0
 
 
 def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_mode=False,
-                             systemctl="systemctl", sleep=None, clock=None):
+                             systemctl="systemctl", sleep=None, clock=None, smsbox_units=()):
     """(error, gateway_stopped) for a bearerbox whose status read failed with `error`.
 
     What a bearerbox that does not answer has loaded cannot be read: when this node must stop
     serving sets with links (`must_stop`), only a gateway that is gone surely does not serve them,
     so its unit's processes are killed (kannel_gateway.stop_gateway). A refusal while the unit has
     a process is a bearerbox starting: it gets STARTING_GRACE s to answer first; then error is
-    None (go on as usual). Silence (hung) gets no grace. Raises GatewayNotStopped.
+    None (go on as usual). Silence (hung) gets no grace. A killed bearerbox is started again
+    (through its start-up guard) and, once it answers, error is None too. Raises GatewayNotStopped.
     """
     if not must_stop:
         return error, None
@@ -243,8 +248,34 @@ def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_
                 return None, None
             except KannelUnreachable as e:
                 error = e
-    return error, stop_gateway(unit, run, timeout=timeout, check_mode=check_mode,
-                               systemctl=systemctl, sleep=sleep, clock=clock)
+    stopped = stop_gateway(unit, run, timeout=timeout, check_mode=check_mode, systemctl=systemctl,
+                           sleep=sleep, clock=clock)
+    if not stopped["killed"]:
+        return error, stopped
+    # An smsbox whose bearerbox vanished re-executes itself and then ignores SIGTERM for its
+    # unit's whole TimeoutStopSec (30 s, measured), and bearerbox's start waits for it (PartOf=).
+    # The smsboxes of the sets this node gives up go the same way; the clients' messages are in
+    # bearerbox's store already.
+    for smsbox in smsbox_units:
+        try:
+            stop_gateway(smsbox, run, timeout=timeout, systemctl=systemctl, sleep=sleep, clock=clock)
+        except GatewayNotStopped:
+            pass  # the release stops it through systemd like any other smsbox
+    # Started again at once rather than after RestartSec: the record is written, so the start-up
+    # guard loads only what it lists (stand-ins of the own links), and the release goes on here as
+    # for any running bearerbox. One that does not come back is left to the caller.
+    rc = run([systemctl, "restart", unit])[0]  # start would wait out RestartSec
+    deadline = clock() + timeout
+    while rc == 0 and clock() < deadline:
+        try:
+            admin.status()
+            stopped["restarted"] = True
+            return None, stopped
+        except KannelUnreachable as e:
+            error = e
+        sleep(0.2)
+    stopped["restarted"] = False
+    return error, stopped
 
 
 def write_record(path, sets, changed_by):
@@ -349,7 +380,9 @@ def main():
         try:
             unreachable, result["gateway_stopped"] = stop_unanswering_gateway(
                 admin, unreachable, must_stop, module.run_command, p["bearerbox_service"],
-                p["wait_timeout"], check_mode=module.check_mode, systemctl=systemctl)
+                p["wait_timeout"], check_mode=module.check_mode, systemctl=systemctl,
+                smsbox_units=[p["smsbox_service"].replace("%s", name) for name in sorted(sets)
+                              if name not in serve and sets[name]["smsbox"]])
         except GatewayNotStopped as e:
             module.fail_json(
                 msg="bearerbox does not answer (%s) and this node must stop serving %s, but its "
@@ -362,7 +395,8 @@ def main():
         stopped = result["gateway_stopped"] or {}
         if stopped.get("killed"):
             module.warn("bearerbox does not answer (%s): killed its unit %s (%s, processes %s), "
-                        "gone after %.2f s; serving state recorded"
+                        "gone after %.2f s; it did not answer again after a start; serving state "
+                        "recorded"
                         % (unreachable, stopped["unit"], stopped["signal"],
                            ", ".join(str(pid) for pid in stopped["pids"]), stopped["seconds"]))
         elif stopped.get("would_kill"):
@@ -374,6 +408,13 @@ def main():
         module.exit_json(changed=bool(recorded) or bool(stopped.get("killed") or stopped.get("would_kill")),
                          bearerbox_running=False, steps=[], not_online={},
                          elapsed=round(time.monotonic() - started, 3), **result)
+
+    stopped = result["gateway_stopped"]
+    if stopped and stopped["killed"]:
+        module.warn("bearerbox did not answer: killed its unit %s (%s, processes %s), gone after "
+                    "%.2f s, and started it again through its start-up guard"
+                    % (stopped["unit"], stopped["signal"],
+                       ", ".join(str(pid) for pid in stopped["pids"]), stopped["seconds"]))
 
     def links_factory(links, state):
         return LinkManager(admin, links, state, p["active_dir"], p["available_dir"],

@@ -121,7 +121,13 @@ def unanswering(admin, must_stop, pids, check_mode=False):
 def test_hung_bearerbox_of_a_node_that_must_stop_serving_is_killed():
     (error, stopped), calls = unanswering(Hung(refused=False), ["node-a"], [812, 812, 0])
     assert error is not None and stopped["killed"] and stopped["confirmed"]
-    assert "kill" in calls
+    assert calls.index("kill") < calls.index("restart") and not stopped["restarted"]
+
+
+def test_killed_bearerbox_started_again_lets_the_release_go_on():
+    (error, stopped), calls = unanswering(Hung(refused=False, answers_after=1), ["node-a"],
+                                          [812, 0])
+    assert error is None and stopped["killed"] and stopped["restarted"]
 
 
 def test_unanswering_bearerbox_is_left_alone_when_the_node_stops_serving_nothing():
