@@ -36,8 +36,9 @@ description:
     a few seconds to answer. The smsboxes of the sets it stops serving are killed with it (one
     whose bearerbox vanished ignores SIGTERM). A killed bearerbox is started again at once
     through its start-up guard, which loads only what the recorded serving state lists, and the
-    module goes on as with any running bearerbox (RV(bearerbox_running) is false only when it did not answer again
-    within O(wait_timeout); systemd still restarts it, C(Restart=on-failure)).
+    module goes on as with any running bearerbox (RV(bearerbox_running) is false only when it
+    did not answer again within O(wait_timeout); systemd still restarts it,
+    C(Restart=on-failure)).
 version_added: 0.2.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
@@ -86,7 +87,8 @@ options:
     type: path
     default: /etc/kannel/smsc-available
   bearerbox_service:
-    description: The bearerbox unit, killed when it does not answer and the node must stop serving a set.
+    description:
+      - The bearerbox unit, killed when it does not answer and the node must stop serving a set.
     type: str
     default: kannel-bearerbox.service
   wait_timeout:
@@ -405,7 +407,7 @@ def main():
         else:
             module.warn("bearerbox does not answer (%s): only the serving state was recorded"
                         % unreachable)
-        module.exit_json(changed=bool(recorded) or bool(stopped.get("killed") or stopped.get("would_kill")),
+        module.exit_json(changed=bool(recorded or stopped.get("killed") or stopped.get("would_kill")),
                          bearerbox_running=False, steps=[], not_online={},
                          elapsed=round(time.monotonic() - started, 3), **result)
 
