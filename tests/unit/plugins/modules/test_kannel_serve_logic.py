@@ -101,20 +101,23 @@ class Hung(object):
         raise KannelUnreachable("no answer", refused=self.refused)
 
 
-def unanswering(admin, must_stop, pids, check_mode=False):
+def unanswering(admin, must_stop, pids, check_mode=False, smsbox_units=(), argvs=None):
     clock = FakeClock()
     calls = []
     pids = list(pids)
 
     def run(argv):
         calls.append(argv[1])
+        if argvs is not None:
+            argvs.append(argv[1:])
         if argv[1] == "show":
             pid = pids.pop(0) if len(pids) > 1 else pids[0]
             return 0, "MainPID=%d\nControlPID=0\nActiveState=active\n" % pid, ""
         return 0, "", ""
     error = KannelUnreachable("first read", refused=admin.refused)
     out = stop_unanswering_gateway(admin, error, must_stop, run, "kannel-bearerbox.service", 10,
-                                   check_mode=check_mode, sleep=clock.sleep, clock=clock)
+                                   check_mode=check_mode, sleep=clock.sleep, clock=clock,
+                                   smsbox_units=smsbox_units)
     return out, calls
 
 
@@ -149,3 +152,14 @@ def test_starting_bearerbox_gets_a_moment_to_answer_before_it_is_killed():
 def test_check_mode_says_it_would_kill_a_hung_bearerbox():
     (error, stopped), calls = unanswering(Hung(refused=False), ["node-a"], [812], check_mode=True)
     assert stopped["would_kill"] and "kill" not in calls
+
+
+def test_smsboxes_of_the_sets_given_up_are_killed_before_bearerbox_starts_again():
+    # an smsbox whose bearerbox vanished ignores SIGTERM for 30 s, and bearerbox's start waits
+    argvs = []
+    unanswering(Hung(refused=False, answers_after=1), ["node-a"], [812, 0, 700, 0],
+                smsbox_units=["kannel-smsbox@node-a"], argvs=argvs)
+    kills = [a for a in argvs if a[0] in ("kill", "restart")]
+    assert kills == [["kill", "--signal=SIGKILL", "kannel-bearerbox.service"],
+                     ["kill", "--signal=SIGKILL", "kannel-smsbox@node-a"],
+                     ["restart", "kannel-bearerbox.service"]]
