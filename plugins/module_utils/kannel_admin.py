@@ -74,7 +74,13 @@ class KannelAdminError(Exception):
 
 
 class KannelUnreachable(KannelAdminError):
-    """Nothing (usable) answered at the admin URL: refused, timed out, DNS, TLS, HTTP error code."""
+    """Nothing (usable) answered at the admin URL: refused, timed out, DNS, TLS, HTTP error code.
+    ``refused``: the connection was refused (nothing listens there: bearerbox is not running, or
+    not listening yet), as opposed to silence (a hung bearerbox accepts and never answers)."""
+
+    def __init__(self, msg, refused=False):
+        super(KannelUnreachable, self).__init__(msg)
+        self.refused = refused
 
 
 class KannelAdminDenied(KannelAdminError):
@@ -177,12 +183,13 @@ class KannelAdmin(object):
                 msg = "no answer from %s/%s within %.1f s" % (self.url, path, self.timeout)
             else:
                 msg = "cannot reach %s/%s: %s" % (self.url, path, reason)
-            raise KannelUnreachable(scrub(msg, self.password))
+            raise KannelUnreachable(scrub(msg, self.password),
+                                    refused=isinstance(reason, ConnectionRefusedError))
         except Exception as e:  # urls raises several non-urllib types (SSL, connection, value)
             raise KannelUnreachable(scrub(
                 "cannot reach %s/%s after %.2f s: %s: %s"
                 % (self.url, path, time.monotonic() - started, type(e).__name__, e),
-                self.password))
+                self.password), refused=isinstance(e, ConnectionRefusedError))
 
     def status_text(self):
         return self._get("status.xml")

@@ -28,6 +28,19 @@ description:
   - A bearerbox that does not answer changes nothing but the record (RV(bearerbox_running) is
     false), so the caller can start bearerbox with exactly the wanted link files and run the
     module again.
+  - Except when the node must stop serving a set (a set with links is not in O(serve)) and
+    bearerbox does not answer while its unit still has a process (hung, that is stopped by a
+    signal, blocked or deadlocked; it keeps its provider sessions open, whatever its link files
+    say). Then every process of O(bearerbox_service) is killed (SIGKILL through systemd, which also
+    reaches a stopped process; the kernel closes its sockets) and the module waits until they are
+    gone (RV(gateway_stopped)). When that cannot be confirmed within O(wait_timeout) the task
+    fails. A connection refused by a unit that has a process (bearerbox starting) is first given
+    a few seconds to answer. The smsboxes of the sets it stops serving are killed with it (one
+    whose bearerbox vanished ignores SIGTERM). A killed bearerbox is started again at once
+    through its start-up guard, which loads only what the recorded serving state lists, and the
+    module goes on as with any running bearerbox (RV(bearerbox_running) is false only when it
+    did not answer again within O(wait_timeout); systemd still restarts it,
+    C(Restart=on-failure)).
 version_added: 0.2.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
@@ -75,6 +88,11 @@ options:
     description: Directory of every link's file and of the own links' stand-ins.
     type: path
     default: /etc/kannel/smsc-available
+  bearerbox_service:
+    description:
+      - The bearerbox unit, killed when it does not answer and the node must stop serving a set.
+    type: str
+    default: kannel-bearerbox.service
   wait_timeout:
     description: Seconds each step waits for links and smsboxes to reach their state.
     type: float
@@ -89,7 +107,8 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports every step that would run; changes nothing.
+    description: Reports every step that would run; changes nothing (a bearerbox that would be
+      killed is not, RV(gateway_stopped) says C(would_kill)).
   diff_mode:
     support: full
     description: The recorded sets before and after.
@@ -130,6 +149,17 @@ bearerbox_running:
   description: False when bearerbox did not answer; then only the record was written.
   returned: always
   type: bool
+gateway_stopped:
+  description:
+    - Set when bearerbox did not answer and the node must stop serving a set (else null).
+    - C(unit), C(signal) (C(SIGKILL)), C(pids) (the unit's processes found), C(killed) (false
+      when the unit had no process, so nothing to kill), C(confirmed) (the processes are gone),
+      C(seconds) (from the kill to the confirmation), C(restarted) (started again and answering);
+      C(would_kill) in check mode.
+  returned: always
+  type: dict
+  sample: {"unit": "kannel-bearerbox.service", "signal": "SIGKILL", "pids": [812], "killed": true,
+           "confirmed": true, "seconds": 0.11, "active_state": "activating", "restarted": true}
 steps:
   description: What ran, in order, each with C(step) (C(smsbox-stop), C(hold), C(passive),
     C(active), C(smsbox-start)), C(target) (links or set) and C(actions) (the admin commands and
@@ -178,6 +208,11 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelUnreachable,
     kannel_admin_argument_spec,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import (
+    GatewayNotStopped,
+    stop_gateway,
+    unit_pids,
+)
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     normalize_sets,
     read_serving,
@@ -194,6 +229,63 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
     sweep,
     wanted_ids,
 )
+
+
+# A bearerbox started just now (a deploy's restart) listens within ~0.2 s.
+STARTING_GRACE = 5.0
+
+
+def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_mode=False,
+                             systemctl="systemctl", sleep=None, clock=None, smsbox_units=()):
+    """(error, gateway_stopped) for a bearerbox whose status read failed with `error`.
+
+    What a bearerbox that does not answer has loaded cannot be read: when this node must stop
+    serving sets with links (`must_stop`), only a gateway that is gone surely does not serve them,
+    so its unit's processes are killed (kannel_gateway.stop_gateway). A refusal while the unit has
+    a process is a bearerbox starting: it gets STARTING_GRACE s to answer first; then error is
+    None (go on as usual). Silence (hung) gets no grace. A killed bearerbox is started again
+    (through its start-up guard) and, once it answers, error is None too. Raises GatewayNotStopped.
+    """
+    if not must_stop:
+        return error, None
+    sleep, clock = sleep or time.sleep, clock or time.monotonic
+    if error.refused and unit_pids(run, unit, systemctl)[0]:
+        deadline = clock() + STARTING_GRACE
+        while error.refused and clock() < deadline:
+            sleep(0.2)
+            try:
+                admin.status()
+                return None, None
+            except KannelUnreachable as e:
+                error = e
+    stopped = stop_gateway(unit, run, timeout=timeout, check_mode=check_mode, systemctl=systemctl,
+                           sleep=sleep, clock=clock)
+    if not stopped["killed"]:
+        return error, stopped
+    # An smsbox whose bearerbox vanished re-executes itself and then ignores SIGTERM for its
+    # unit's whole TimeoutStopSec (30 s, measured), and bearerbox's start waits for it (PartOf=).
+    # The smsboxes of the sets this node gives up go the same way; the clients' messages are in
+    # bearerbox's store already.
+    for smsbox in smsbox_units:
+        try:
+            stop_gateway(smsbox, run, timeout=timeout, systemctl=systemctl, sleep=sleep, clock=clock)
+        except GatewayNotStopped:
+            pass  # the release stops it through systemd like any other smsbox
+    # Started again at once rather than after RestartSec: the record is written, so the start-up
+    # guard loads only what it lists (stand-ins of the own links), and the release goes on here as
+    # for any running bearerbox. One that does not come back is left to the caller.
+    rc = run([systemctl, "restart", unit])[0]  # start would wait out RestartSec
+    deadline = clock() + timeout
+    while rc == 0 and clock() < deadline:
+        try:
+            admin.status()
+            stopped["restarted"] = True
+            return None, stopped
+        except KannelUnreachable as e:
+            error = e
+        sleep(0.2)
+    stopped["restarted"] = False
+    return error, stopped
 
 
 def write_record(path, sets, changed_by):
@@ -276,6 +368,7 @@ def main():
             smsbox_service=dict(type="str", default="kannel-smsbox@%s"),
             active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
             available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
+            bearerbox_service=dict(type="str", default="kannel-bearerbox.service"),
             wait_timeout=dict(type="float", default=30),
             drain_timeout=dict(type="float", default=0),
         ),
@@ -302,16 +395,55 @@ def main():
                   diff={"before": {"sets": before["sets"]}, "after": {"sets": serve}})
 
     admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], module=module)
+    systemctl = module.get_bin_path("systemctl", required=True)
+    result["gateway_stopped"] = None
     try:
         admin.status()
+        unreachable = None
     except KannelUnreachable as e:
-        module.warn("bearerbox does not answer (%s): only the serving state was recorded" % e)
-        module.exit_json(changed=bool(recorded), bearerbox_running=False, steps=[], not_online={},
-                         elapsed=round(time.monotonic() - started, 3), **result)
+        unreachable = e
     except KannelAdminDenied as e:
         module.fail_json(msg=str(e), changed=bool(recorded), **result)
+    must_stop = [name for name in sorted(sets) if name not in serve and sets[name]["links"]]
+    if unreachable is not None:
+        try:
+            unreachable, result["gateway_stopped"] = stop_unanswering_gateway(
+                admin, unreachable, must_stop, module.run_command, p["bearerbox_service"],
+                p["wait_timeout"], check_mode=module.check_mode, systemctl=systemctl,
+                smsbox_units=[p["smsbox_service"].replace("%s", name) for name in sorted(sets)
+                              if name not in serve and sets[name]["smsbox"]])
+        except GatewayNotStopped as e:
+            module.fail_json(
+                msg="bearerbox does not answer (%s) and this node must stop serving %s, but its "
+                    "gateway could not be stopped: %s. Make sure the node is off (power, console) "
+                    "or its bearerbox is gone before anything else serves %s."
+                    % (unreachable, ", ".join(must_stop), e, ", ".join(must_stop)),
+                changed=bool(recorded), gateway_stopped=e.result,
+                **dict((k, v) for k, v in result.items() if k != "gateway_stopped"))
+    if unreachable is not None:
+        stopped = result["gateway_stopped"] or {}
+        if stopped.get("killed"):
+            module.warn("bearerbox does not answer (%s): killed its unit %s (%s, processes %s), "
+                        "gone after %.2f s; it did not answer again after a start; serving state "
+                        "recorded"
+                        % (unreachable, stopped["unit"], stopped["signal"],
+                           ", ".join(str(pid) for pid in stopped["pids"]), stopped["seconds"]))
+        elif stopped.get("would_kill"):
+            module.warn("bearerbox does not answer (%s): a real run would kill its unit %s (%s)"
+                        % (unreachable, stopped["unit"], stopped["signal"]))
+        else:
+            module.warn("bearerbox does not answer (%s): only the serving state was recorded"
+                        % unreachable)
+        module.exit_json(changed=bool(recorded or stopped.get("killed") or stopped.get("would_kill")),
+                         bearerbox_running=False, steps=[], not_online={},
+                         elapsed=round(time.monotonic() - started, 3), **result)
 
-    systemctl = module.get_bin_path("systemctl", required=True)
+    stopped = result["gateway_stopped"]
+    if stopped and stopped["killed"]:
+        module.warn("bearerbox did not answer: killed its unit %s (%s, processes %s), gone after "
+                    "%.2f s, and started it again through its start-up guard"
+                    % (stopped["unit"], stopped["signal"],
+                       ", ".join(str(pid) for pid in stopped["pids"]), stopped["seconds"]))
 
     def links_factory(links, state):
         return LinkManager(admin, links, state, p["active_dir"], p["available_dir"],

@@ -66,6 +66,25 @@ def files(active):
     return sorted(p.name for p in active.iterdir())
 
 
+class FakeSystemctl:
+    """subprocess.run for the guard: `systemctl show` of the bearerbox unit reports `main_pids`
+    in turn (the last one stays; 0 = no process); every other command succeeds."""
+
+    def __init__(self, *main_pids):
+        self.main_pids, self.calls = list(main_pids or [0]), []
+
+    def __call__(self, argv, **kw):
+        self.calls.append(list(argv))
+        if argv[:2] == ["systemctl", "show"]:
+            pid = self.main_pids.pop(0) if len(self.main_pids) > 1 else self.main_pids[0]
+            out = "MainPID=%d\nControlPID=0\nActiveState=%s\n" % (pid, "active" if pid else "failed")
+            return subprocess.CompletedProcess(argv, 0, out, "")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    def commands(self):
+        return [c for c in self.calls if c[:2] != ["systemctl", "show"]]
+
+
 def test_fenced_start_loads_stand_ins_and_drops_the_links(node):
     guard, cfg, active = node
     serve(cfg, [])
@@ -392,9 +411,50 @@ def test_release_with_bearerbox_down_leaves_only_stand_in_files(node, monkeypatc
     (active / "A1.conf").write_text("group = smsc\n")
     monkeypatch.setattr(guard, "local_loaded", lambda c: None)
     monkeypatch.setattr(guard, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
-    monkeypatch.setattr(guard.subprocess, "run",
-                        lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
+    systemctl = FakeSystemctl(0)  # bearerbox not running: nothing to kill
+    monkeypatch.setattr(guard.subprocess, "run", systemctl)
     guard.release_own_set(cfg)
+    assert files(active) == ["A1.held.conf", "A2.held.conf"]
+    assert systemctl.commands() == [["systemctl", "disable", "--now", "--quiet",
+                                     "kannel-smsbox@node-a.service"]]
+
+
+def test_release_with_bearerbox_hung_kills_its_unit_once_the_link_files_are_out(node, monkeypatch,
+                                                                                capsys):
+    # A hung bearerbox (SIGSTOP) keeps its provider sessions whatever its files say: its unit's
+    # processes are killed, after the files are out (systemd restarts it with only the stand-ins).
+    guard, cfg, active = node
+    (active / "A1.conf").write_text("group = smsc\n")
+    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
+    monkeypatch.setattr(guard, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
+    systemctl = FakeSystemctl(812, 812, 0)
+    seen = []
+    real = systemctl.__call__
+
+    def run(argv, **kw):
+        seen.append((argv[1], files(active)))
+        return real(argv, **kw)
+    monkeypatch.setattr(guard.subprocess, "run", run)
+    cfg["bearerbox_unit"] = "kannel-bearerbox.service"
+    guard.release_own_set(cfg)
+    assert systemctl.commands()[0] == ["systemctl", "kill", "--signal=SIGKILL", "kannel-bearerbox.service"]
+    assert ("kill", ["A1.held.conf", "A2.held.conf"]) in seen
+    assert "killed its unit kannel-bearerbox.service (SIGKILL, processes 812)" in capsys.readouterr().out
+
+
+def test_release_with_bearerbox_that_cannot_be_killed_still_stops_the_smsbox_then_fails(
+        node, monkeypatch):
+    guard, cfg, active = node
+    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
+    systemctl = FakeSystemctl(812)  # never goes
+    monkeypatch.setattr(guard.subprocess, "run", systemctl)
+    monkeypatch.setattr(guard.kannel_gateway.time, "sleep", lambda s: None)
+    clock = iter(range(0, 1000))
+    monkeypatch.setattr(guard.kannel_gateway.time, "monotonic", lambda: float(next(clock)))
+    with pytest.raises(OSError) as e:
+        guard.release_own_set(cfg)
+    assert "could not be stopped" in str(e.value) and "812" in str(e.value)
+    assert systemctl.commands()[-1][:2] == ["systemctl", "disable"]
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
 
 
@@ -456,8 +516,7 @@ def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, 
     order = []
     monkeypatch.setattr(guard, "local_loaded", lambda c: None)
     monkeypatch.setattr(guard, "drop_unserved_link_files", lambda c, s: order.append("links"))
-    monkeypatch.setattr(guard.subprocess, "run",
-                        lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
+    monkeypatch.setattr(guard.subprocess, "run", FakeSystemctl(0))
     real = guard.release_service_addresses
     monkeypatch.setattr(guard, "release_service_addresses",
                         lambda c, sets: order.append("address") or real(c, sets))
@@ -779,3 +838,36 @@ def test_guard_killed_mid_copy_leaves_nothing_in_the_include_directory(node, tmp
     assert files(active) == []
     # the interrupted copy is in the sibling directory bearerbox does not include
     assert len(os.listdir(cfg["active_dir"] + ".tmp")) == 1
+
+
+def aged(cfg, seconds):
+    """serving.json last written `seconds` ago."""
+    then = time.time() - seconds
+    os.utime(cfg["serving_file"], (then, then))
+
+
+@pytest.mark.parametrize("age, loaded, gives_up", [
+    (30, {"A1", "B1", "A1.held"}, True),   # own link left loaded long after the set went
+    (2, {"A1", "B1"}, False),              # a playbook may be holding it right now
+    (30, {"B1", "A1.held", "A2.held"}, False),  # only a set held for the peer: never the guard's
+    (30, None, False),                     # bearerbox does not answer: nothing known loaded
+])
+def test_runtime_gives_up_own_links_left_loaded_after_serving_json_dropped_the_set(
+        watch, monkeypatch, age, loaded, gives_up):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-b"])
+    aged(cfg, age)
+    seen["peer"] = {"node-a"}
+    monkeypatch.setattr(guard, "local_loaded", lambda c: loaded)
+    assert make().step() is None
+    assert seen["released"] == (1 if gives_up else 0)
+    assert json.load(open(cfg["serving_file"]))["sets"] == ["node-b"]  # not rewritten
+
+
+def test_runtime_leaves_own_links_alone_while_serving_json_lists_the_set(watch, monkeypatch):
+    guard, cfg, seen, _clock, make = watch
+    serve(cfg, ["node-a"])
+    aged(cfg, 30)
+    seen["peer"] = {"node-b"}
+    monkeypatch.setattr(guard, "local_loaded", lambda c: {"A1", "A2"})
+    assert make().step() is None and seen["released"] == 0

@@ -94,6 +94,7 @@ def restore_normal_operation():
         elif state != "running":
             CLUSTER.podman("start", node)
         CLUSTER.wait_booted(node)
+        CLUSTER.podman("exec", node, "pkill", "-CONT", "-x", "bearerbox")  # a hung one (fault9b)
     heal_network()
     for node in CLUSTER.nodes:
         if CLUSTER.unit_state(node, BEARERBOX) != "active":
@@ -607,8 +608,50 @@ def test_fault9_frozen_node_with_a_fence_command_never_resumes(fault, provider, 
     ends_normal(fault, texts)
 
 
+def test_fault9b_hung_bearerbox_is_killed_before_the_survivor_binds(fault, provider, monkeypatch):
+    """Only north's bearerbox hangs (SIGSTOP): the node answers (SSH, podman exec), its admin port
+    accepts and never answers, its provider sessions stay open. The takeover must end them by
+    killing the gateway process, confirmed, before anything is activated on south."""
+    texts = send_home()
+    CLUSTER.assert_delivered_once(texts)  # north's links are bound
+    pid = main_pid(NORTH)
+    hung = time.time()
+    CLUSTER.exec_ok(NORTH, "pkill", "-STOP", "-x", "bearerbox")
+    monkeypatch.setitem(CLUSTER.env, "ANSIBLE_SHOW_CUSTOM_STATS", "1")
+    run = takeover_ok(fault)
+    # north's sessions ended (the kernel closed them) before south's first bind of its accounts
+    ends = session_ends(NORTH, NORTH_ACCOUNTS, hung)
+    binds = first_binds(SOUTH, NORTH_ACCOUNTS, hung)
+    assert None not in ends.values(), "north kept its sessions: %s\n%s" % (ends, run.out)
+    assert sorted(binds) == NORTH_ACCOUNTS, "south did not bind north's accounts: %s" % binds
+    fault.notes["south_bound_seconds_after_north_ended"] = round(
+        min(binds.values()) - max(ends.values()), 2)
+    assert max(ends.values()) < min(binds.values()), (ends, binds)
+    out = " ".join(run.out.split())
+    killed = re.search(r"Fencing of %s: %s answered, but its bearerbox did not; its gateway process "
+                       r"was killed \(unit %s, SIGKILL, confirmed in ([0-9.]+) s\) and started "
+                       r"again with nothing of its set loaded"
+                       % (NORTH, NORTH, re.escape(BEARERBOX)), out)
+    assert killed, run.out
+    fault.notes["kill_confirmed_seconds"] = float(killed.group(1))
+    assert "fencing: gateway stopped" in out and "fenced: true" in out, run.out  # AWX artifact
+    assert main_pid(NORTH) != pid, "north's hung bearerbox is still there"
+    # whatever is left of it resumes: nothing of north's set comes back
+    CLUSTER.podman("exec", NORTH, "pkill", "-CONT", "-x", "bearerbox")
+    time.sleep(10)
+    fault.watch.assert_never_bound_twice()
+    assert set(fault.watch.overlap_seconds().values()) == {0.0}
+    CLUSTER.wait_bearerbox_up(NORTH)
+    CLUSTER.assert_fenced(NORTH)
+    CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH], timeout=5)
+    texts += send_each_set(SOUTH)
+    ends_normal(fault, texts)
+
+
 @pytest.mark.parametrize("command, said", [
     ("/bin/false --fence north", "program 'false') failed (exit status 1)"),
+    # what the command prints may hold credentials: never shown (issue 19 section 4)
+    ("sh -c 'echo fence-said-secret-1234 >&2; exit 3'", "program 'sh') failed (exit status 3)"),
     ("sleep 30", "program 'sleep') did not finish within kannel_fence_timeout=2 s and was stopped "
                  "(exit status 124)"),
     (os.path.join(os.path.dirname(FENCE), "sim-accounts.json"),
@@ -623,6 +666,7 @@ def test_fault10_failing_fence_command_stops_the_takeover(fault, command, said):
     out = " ".join(run.out.split())
     assert "Refused: the fence command of %s (kannel_fence_command, %s" % (NORTH, said) in out, out
     assert "-e takeover_fence_failure_ok=true" in out and "Nothing was activated on %s" % SOUTH in out
+    assert "fence-said-secret-1234" not in out, out
     assert "Takeover of" not in out
     assert run.changed.get(SOUTH, 0) == 0, run.changed
     assert serving_files() == before

@@ -104,6 +104,21 @@ def test_transport_errors_are_unreachable_and_scrubbed(make):
     assert "127.0.0.1:1" in msg
 
 
+@pytest.mark.parametrize("error, refused", [
+    (URLError(ConnectionRefusedError(111, "Connection refused")), True),
+    (ConnectionRefusedError(111, "Connection refused"), True),
+    (URLError(socket.timeout("timed out")), False),
+    (socket.timeout("timed out"), False),
+])
+def test_a_refusal_is_told_from_silence(error, refused):
+    # kannel_serve kills a silent (hung) bearerbox; a refusing one is not running or starting
+    def fetch(url, timeout):
+        raise error
+    with pytest.raises(KannelUnreachable) as e:
+        KannelAdmin("http://127.0.0.1:1", PW, 1, fetch=fetch).status()
+    assert e.value.refused is refused
+
+
 def test_non_status_answer_is_bad_reply():
     admin = KannelAdmin("http://h:1", PW, 1, fetch=lambda url, t: "<html>hello</html>")
     with pytest.raises(KannelBadReply):

@@ -463,6 +463,22 @@ def test_refused_remove_is_reported_and_file_stays_out(dirs):
     assert os.listdir(active) == []
 
 
+def test_link_removed_by_someone_else_meanwhile_is_no_failure(dirs):
+    # the runtime guard gives up the same own set while a playbook holds it: both remove-smsc
+    avail, active = dirs
+    put(avail, "a")
+    activate_file(avail, active, "a")
+    gw = FakeBearerbox({"a": "online"}, password=PW)
+    real = gw.cmd_remove_smsc
+
+    def removed_first(smsc):
+        real(smsc)  # the guard's remove-smsc lands first
+        return "Could not remove smsc-id `%s'" % smsc
+    gw.cmd_remove_smsc = removed_first
+    res = manager(gw, dirs, ["a"], "passive", wait_timeout=2).run()
+    assert res["changed"] and os.listdir(active) == []
+
+
 # ---------------------------------------------------------------- held (stand-ins)
 def test_held_loads_stand_ins_first_then_removes_the_links(dirs):
     # Kannel discards a queued message once no loaded link may take it: the stand-in must be

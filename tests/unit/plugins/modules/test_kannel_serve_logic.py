@@ -3,8 +3,14 @@ import os
 
 import pytest
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError
-from ansible_collections.smsgw.cluster.plugins.modules.kannel_serve import Server, write_record
+from ansible_collections.smsgw.cluster.plugins.modules.kannel_serve import (
+    Server,
+    stop_unanswering_gateway,
+    write_record,
+)
+from fakes import FakeClock
 
 SETS = {"node-a": {"links": ["A1", "A2"], "smsbox": "node-a"},
         "node-b": {"links": ["B1"], "smsbox": "node-b"}}
@@ -95,3 +101,81 @@ def test_after_the_run_the_include_directory_holds_only_what_is_served(tmp_path)
     assert sorted(os.listdir(active)) == ["A1.conf", "A2.held.conf"]
     assert srv.steps[-1] == {"step": "sweep", "target": str(active), "actions": [
         {"link": n, "action": "delete-config"} for n in (".B1.conf.k9", "B1.conf", "Z9.conf")]}
+
+
+# ---------------------------------------------------------------- a bearerbox that does not answer
+class Hung(object):
+    """A KannelAdmin whose status read keeps failing (refused or silent) unless answers_after."""
+
+    def __init__(self, refused, answers_after=None):
+        self.refused, self.answers_after, self.reads = refused, answers_after, 0
+
+    def status(self):
+        self.reads += 1
+        if self.answers_after is not None and self.reads > self.answers_after:
+            return {}
+        raise KannelUnreachable("no answer", refused=self.refused)
+
+
+def unanswering(admin, must_stop, pids, check_mode=False, smsbox_units=(), argvs=None):
+    clock = FakeClock()
+    calls = []
+    pids = list(pids)
+
+    def run(argv):
+        calls.append(argv[1])
+        if argvs is not None:
+            argvs.append(argv[1:])
+        if argv[1] == "show":
+            pid = pids.pop(0) if len(pids) > 1 else pids[0]
+            return 0, "MainPID=%d\nControlPID=0\nActiveState=active\n" % pid, ""
+        return 0, "", ""
+    error = KannelUnreachable("first read", refused=admin.refused)
+    out = stop_unanswering_gateway(admin, error, must_stop, run, "kannel-bearerbox.service", 10,
+                                   check_mode=check_mode, sleep=clock.sleep, clock=clock,
+                                   smsbox_units=smsbox_units)
+    return out, calls
+
+
+def test_hung_bearerbox_of_a_node_that_must_stop_serving_is_killed():
+    (error, stopped), calls = unanswering(Hung(refused=False), ["node-a"], [812, 812, 0])
+    assert error is not None and stopped["killed"] and stopped["confirmed"]
+    assert calls.index("kill") < calls.index("restart") and not stopped["restarted"]
+
+
+def test_killed_bearerbox_started_again_lets_the_release_go_on():
+    (error, stopped), calls = unanswering(Hung(refused=False, answers_after=1), ["node-a"],
+                                          [812, 0])
+    assert error is None and stopped["killed"] and stopped["restarted"]
+
+
+def test_unanswering_bearerbox_is_left_alone_when_the_node_stops_serving_nothing():
+    (error, stopped), calls = unanswering(Hung(refused=False), [], [812])
+    assert error is not None and stopped is None and calls == []
+
+
+def test_refusing_bearerbox_without_a_process_needs_no_kill():
+    (error, stopped), calls = unanswering(Hung(refused=True), ["node-a"], [0])
+    assert stopped == dict(stopped, killed=False, confirmed=True) and "kill" not in calls
+
+
+def test_starting_bearerbox_gets_a_moment_to_answer_before_it_is_killed():
+    admin = Hung(refused=True, answers_after=3)
+    (error, stopped), calls = unanswering(admin, ["node-a"], [812])
+    assert error is None and stopped is None and "kill" not in calls
+
+
+def test_check_mode_says_it_would_kill_a_hung_bearerbox():
+    (error, stopped), calls = unanswering(Hung(refused=False), ["node-a"], [812], check_mode=True)
+    assert stopped["would_kill"] and "kill" not in calls
+
+
+def test_smsboxes_of_the_sets_given_up_are_killed_before_bearerbox_starts_again():
+    # an smsbox whose bearerbox vanished ignores SIGTERM for 30 s, and bearerbox's start waits
+    argvs = []
+    unanswering(Hung(refused=False, answers_after=1), ["node-a"], [812, 0, 700, 0],
+                smsbox_units=["kannel-smsbox@node-a"], argvs=argvs)
+    kills = [a for a in argvs if a[0] in ("kill", "restart")]
+    assert kills == [["kill", "--signal=SIGKILL", "kannel-bearerbox.service"],
+                     ["kill", "--signal=SIGKILL", "kannel-smsbox@node-a"],
+                     ["restart", "kannel-bearerbox.service"]]
