@@ -370,7 +370,10 @@ class Watch(object):
                       % (record["attempt"], survivor, node),
                       "re-armed; %s's failure window starts again" % node,
                       "the takeover playbook refused or failed (its output above says why: e.g. the "
-                      "survivor still reaches %s, so only the watcher's path to it is broken)" % node,
+                      "survivor still reaches %s, so only the watcher's path to it is broken, or "
+                      "another run held the cluster lock - a takeover, failback or deploy, named in "
+                      "that output and in status.yml; the watcher tries again only after a whole "
+                      "failure window, if the node is still down and its set not served)" % node,
                       every_time=True)
         return after
 
