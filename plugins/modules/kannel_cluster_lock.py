@@ -83,6 +83,7 @@ attributes:
     description: Takes and releases nothing; a lock held by another run is still refused.
   diff_mode:
     support: none
+    description: The lock is bookkeeping of a run; RV(lock) and RV(replaced) say what it holds.
 seealso:
   - module: smsgw.cluster.kannel_serve
 """
