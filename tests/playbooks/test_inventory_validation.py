@@ -199,6 +199,12 @@ CASES = {
                                    ["kannel_fence_command"]),
     "fence timeout zero": (lambda inv: hosts(inv)["alpha"].update(kannel_fence_timeout=0),
                            ["kannel_fence_timeout: 0 must be at least 1"]),
+    "cluster lock expiring under a legitimate run": (
+        lambda inv: cluster_vars(inv).update(kannel_cluster_lock_seconds=60),
+        ["kannel_cluster_lock_seconds: 60 is shorter than 300 s"]),
+    "cluster lock expiry on one host only": (
+        lambda inv: hosts(inv)["beta"].update(kannel_cluster_lock_seconds=1200),
+        ["kannel_cluster_lock_seconds: differs"]),
 }
 
 
