@@ -16,8 +16,9 @@ Rules (``take``):
     temporary file, then ``os.link`` to the lock's name, which fails when the name exists
     (rename-no-replace). Two runs racing for a free lock: exactly one link succeeds.
   - a lock held by the same run_id is ours (a re-take changes nothing);
-  - a lock past its expires_at (its controller died) is taken over, and one held by another run
-    only when breaking is asked for; either is said in the result. Replacing an existing lock is
+  - a lock past its expires_at (its controller died) is taken over, so is one whose run the
+    caller knows is gone (gone_run_id: a run of the same controller whose process has ended),
+    and one held by another run only when breaking is asked for; each is said in the result. Replacing an existing lock is
     done under ``flock`` on a guard file beside it (so two runs cannot both replace the same stale
     lock) and still by link-no-replace after removing the judged file (a plain taker that comes in
     between wins, and the replacing run refuses);
@@ -147,11 +148,12 @@ class ClusterLock(object):
         finally:
             os.unlink(tmp)
 
-    def take(self, record, now, expiry_seconds, break_lock=False, check_mode=False):
-        """Try to take the lock for record (new_record()). Returns a dict:
-        taken (bool), changed (bool), held_by (the holder that keeps us out, or None),
-        replaced (the record we took over or broke, or None), how ('new' | 'ours' | 'expired' |
-        'broken' | None), and msg."""
+    def take(self, record, now, expiry_seconds, break_lock=False, gone_run_id=None, check_mode=False):
+        """Try to take the lock for record (new_record()). gone_run_id: the run id of a holder the
+        caller knows is gone (its process no longer runs on the caller's own controller); only
+        that lock is taken over. Returns a dict: taken (bool), changed (bool), held_by (the holder
+        that keeps us out, or None), replaced (the record we took over or broke, or None), how
+        ('new' | 'ours' | 'expired' | 'gone' | 'broken' | None), and msg."""
         try:
             if not os.path.isdir(self.directory):
                 if check_mode:
@@ -171,9 +173,10 @@ class ClusterLock(object):
             if current.get("run_id") == record["run_id"]:
                 return self._result(True, False, how="ours", msg="this run holds the cluster lock already")
             stale = self._stale(current, now, expiry_seconds)
-            if not stale and not break_lock:
+            gone = bool(gone_run_id) and current.get("run_id") == gone_run_id
+            if not (stale or gone or break_lock):
                 return self._result(False, False, held_by=current, msg=refusal(current, now))
-            how = "expired" if stale else "broken"
+            how = "expired" if stale else "gone" if gone else "broken"
             if check_mode:
                 return self._result(True, False, how=how, replaced=current,
                                     msg=self._replaced_msg(how, current, now) + " (check mode: not taken)")
@@ -218,6 +221,10 @@ class ClusterLock(object):
 
     @staticmethod
     def _replaced_msg(how, record, now):
+        if how == "gone":
+            return ("took over the cluster lock of %s, taken at %s: that ansible-playbook (pid %s) no "
+                    "longer runs on this controller" % (describe(record), record.get("taken_at"),
+                                                        record.get("pid")))
         if how == "expired":
             return ("took over the expired cluster lock of %s, taken at %s, expired at %s (%d s ago): "
                     "its run did not release it (its controller died or lost the node)"

@@ -73,6 +73,11 @@ options:
     description: Take the lock even when another run holds it and it has not expired.
     type: bool
     default: false
+  gone_run_id:
+    description:
+      - The run id of a holder known to be gone (its ansible-playbook no longer runs on the
+        caller's own controller); the lock is taken over when, and only when, that run holds it.
+    type: str
   directory:
     description: Directory of the lock file on the node.
     type: path
@@ -117,7 +122,9 @@ refused:
   returned: always
   type: bool
 how:
-  description: How it was taken - C(new), C(ours) (held already), C(expired) (a stale lock taken over), C(broken).
+  description:
+    - How it was taken - C(new), C(ours) (held already), C(expired) (a stale lock taken over),
+      C(gone) (the lock of a run known to be gone), C(broken).
   returned: when taken
   type: str
 replaced:
@@ -184,6 +191,7 @@ def main():
                 pid=dict(type="str"), job_id=dict(type="str"))),
             expiry_seconds=dict(type="int", default=900),
             break_lock=dict(type="bool", default=False),
+            gone_run_id=dict(type="str"),
             directory=dict(type="path", default="/var/lib/kannel-cluster"),
         ),
         required_if=[("state", "present", ["run_id"]), ("state", "absent", ["run_id"])],
@@ -214,7 +222,7 @@ def main():
         else:
             record = new_record(p["cluster"], p["run_id"], p["holder"], now, p["expiry_seconds"])
             out = lock.take(record, now, p["expiry_seconds"], break_lock=p["break_lock"],
-                            check_mode=module.check_mode)
+                            gone_run_id=p["gone_run_id"], check_mode=module.check_mode)
             result.update(taken=out["taken"], changed=out["changed"], how=out["how"], msg=out["msg"])
             if out["replaced"]:
                 result["replaced"] = view(out["replaced"], now)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -400,10 +401,11 @@ def assert_lock_free():
     assert {n: lock_on(n) for n in CLUSTER.nodes} == dict.fromkeys(CLUSTER.nodes), "a lock was left"
 
 
-def write_lock(run_id, playbook, target, taken_ago, expires_in):
+def write_lock(run_id, playbook, target, taken_ago, expires_in, controller="ops@gone-controller",
+               pid="4242"):
     now = time.time()
     record = {"cluster": CLUSTER.name, "run_id": run_id, "playbook": playbook, "target": target,
-              "controller": "ops@gone-controller", "pid": "4242", "job_id": None,
+              "controller": controller, "pid": pid, "job_id": None,
               "taken_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - taken_ago)),
               "taken_at_epoch": int(now - taken_ago),
               "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + expires_in)),
@@ -564,6 +566,16 @@ def test_stale_lock_is_taken_over_and_a_fresh_one_broken_on_request():
     broke = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST, "-e", "cluster_lock_break=true")
     assert ("broke the cluster lock of ops@gone-controller (failback node=%s, pid 4242)" % WEST) in \
         " ".join(broke.out.split()), broke.out
+    assert_lock_free()
+    # a run of this controller that was killed: its re-run takes the lock over at once
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    here = "%s@%s" % (os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown", socket.gethostname())
+    write_lock("killed-run", "takeover", "failed=%s" % WEST, taken_ago=5, expires_in=895,
+               controller=here, pid=str(ended.pid))
+    rerun = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST)
+    assert ("took over the cluster lock of %s (takeover failed=%s, pid %s), taken at" % (here, WEST, ended.pid)) \
+        in " ".join(rerun.out.split()) and "no longer runs on this controller" in rerun.out, rerun.out
     assert_lock_free()
 
 

@@ -138,3 +138,14 @@ def test_descriptions():
     assert describe(dict(record("r"), job_id="77")) == "ops@ctl (takeover failed=east, pid 42, AWX job 77)"
     assert describe({"run_id": "x"}) == "an unknown controller (unknown playbook)"
     assert refusal(record("r"), NOW).startswith("the cluster lock of c1 is held by ops@ctl")
+
+
+def test_lock_of_a_run_known_gone_is_taken_over_only_if_it_still_holds_it(tmp_path):
+    lock = ClusterLock(str(tmp_path))
+    lock.take(record("killed"), NOW, 900)
+    out = lock.take(record("r2"), NOW + 3, 900, gone_run_id="someone-else")
+    assert not out["taken"] and json.load(open(lock.path))["run_id"] == "killed"
+    out = lock.take(record("r2"), NOW + 3, 900, gone_run_id="killed")
+    assert (out["taken"], out["how"]) == (True, "gone")
+    assert "that ansible-playbook (pid 42) no longer runs on this controller" in out["msg"]
+    assert json.load(open(lock.path))["run_id"] == "r2"
