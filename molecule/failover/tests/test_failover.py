@@ -574,8 +574,9 @@ def test_stale_lock_is_taken_over_and_a_fresh_one_broken_on_request():
     write_lock("killed-run", "takeover", "failed=%s" % WEST, taken_ago=5, expires_in=895,
                controller=here, pid=str(ended.pid))
     rerun = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST)
+    said = " ".join(rerun.out.split())
     assert ("took over the cluster lock of %s (takeover failed=%s, pid %s), taken at" % (here, WEST, ended.pid)) \
-        in " ".join(rerun.out.split()) and "no longer runs on this controller" in rerun.out, rerun.out
+        in said and "no longer runs on this controller" in said, rerun.out
     assert_lock_free()
 
 
