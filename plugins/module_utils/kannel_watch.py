@@ -17,7 +17,8 @@ atomically. Its fields:
   mode_reason, mode_changed_at, mode_changed_by
   attempts         automatic takeovers started so far (the attempt number)
   takeover         the last automatic takeover: node, survivor, attempt, started_at, ended_at,
-                   result (running | served | not served). Written *before* the takeover starts:
+                   result (running | served | not served), refused (why, when the playbook was
+                   refused because another run held the cluster lock). Written *before* the takeover starts:
                    a watcher restarted while one runs finds it and starts no second one.
   last_decision    the watcher's last logged decision: at, node, seen, did, why
 """
@@ -159,13 +160,17 @@ def operator_change(state, action, by, when=None, note=None):
     return new, "%s: %s -> %s (%s)" % (cluster, mode, target, reason)
 
 
-def takeover_ended(state, attempt, when=None):
-    """The rulebook's note that the takeover playbook of `attempt` returned (whatever its result)."""
+def takeover_ended(state, attempt, when=None, refused=None):
+    """The rulebook's note that the takeover playbook of `attempt` returned (whatever its result),
+    or the playbook's own note, with `refused` (why), that it was refused before it changed
+    anything because another run held the cluster lock."""
     record = state.get("takeover") or {}
     if record.get("attempt") != attempt or record.get("ended_at"):
         return state
     new = copy.deepcopy(state)
     new["takeover"]["ended_at"] = utc_iso(when)
+    if refused:
+        new["takeover"]["refused"] = refused
     return new
 
 
@@ -365,6 +370,18 @@ class Watch(object):
                       "it is healthy, then watch.yml action=arm" % node, every_time=True)
         else:
             self.failing_since[node] = None if polls[node].reachable else now
+            refused = after["takeover"].get("refused")
+            if refused:
+                # Another run (takeover, failback, deploy) is changing the cluster: not a failure
+                # of the cluster, so stay armed, and try again no sooner than a whole window later.
+                self._say(node, now, "ok" if polls[node].reachable else "wait",
+                          "takeover attempt %s was refused: %s" % (record["attempt"], refused),
+                          "re-armed; %s's failure window starts again (the next attempt, if %s is "
+                          "still down and its set not served, no sooner than %s s from now)"
+                          % (node, node, self.failure_seconds),
+                          "another run holds the cluster lock; it changes the cluster now",
+                          every_time=True)
+                return after
             self._say(node, now, "ok" if polls[node].reachable else "wait",
                       "takeover attempt %s ended; %s does not serve %s's set"
                       % (record["attempt"], survivor, node),

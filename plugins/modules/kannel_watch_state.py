@@ -39,6 +39,8 @@ options:
         C(arm) allows them again after an automatic takeover (after failback), and also ends a pause.
       - C(ended) is the rulebook's note that the takeover playbook of O(attempt) returned; the watcher
         then records whether the survivor serves the node's set (and re-arms when it does not).
+        The takeover playbook sends it itself, with O(reason), when it was refused because another
+        run held the cluster lock; the watcher logs that reason and stays armed.
       - C(resume) refuses a disarmed cluster (RV(msg) says to arm it after failback).
     type: str
     choices: [query, pause, resume, arm, ended]
@@ -47,7 +49,9 @@ options:
     description: The takeover attempt number, with O(action=ended).
     type: int
   reason:
-    description: A note recorded with the operator's change (for example a ticket number).
+    description:
+      - A note recorded with the operator's change (for example a ticket number); with
+        O(action=ended), why the takeover was refused (the holder of the cluster lock).
     type: str
   by:
     description: Who made the change, recorded in the state.
@@ -143,7 +147,7 @@ def main():
             new, result["msg"] = operator_change(state, p["action"], p["by"], note=p["reason"])
             result["refused"] = result["msg"].startswith("Refused")
         elif p["action"] == "ended":
-            new = takeover_ended(state, p["attempt"])
+            new = takeover_ended(state, p["attempt"], refused=p["reason"])
             result["msg"] = ("takeover attempt %s recorded as ended" % p["attempt"] if new != state
                              else "nothing to record: attempt %s is not the running takeover"
                              % p["attempt"])

@@ -329,6 +329,12 @@ CASES = {
         _sms_services([{"keyword": "default", "get-url": 'http://x/"'}]),
         ["kannel_client_sets['alpha'].sms_services[0].get-url: may not contain double quotes"]),
     "set services not a list": (_sms_services({"keyword": "default"}), ["sms_services", "list"]),
+    "cluster lock expiring under a legitimate run": (
+        lambda inv: cluster_vars(inv).update(kannel_cluster_lock_seconds=60),
+        ["kannel_cluster_lock_seconds: 60 is shorter than 300 s"]),
+    "cluster lock expiry on one host only": (
+        lambda inv: hosts(inv)["beta"].update(kannel_cluster_lock_seconds=1200),
+        ["kannel_cluster_lock_seconds: differs"]),
 }
 
 

@@ -12,12 +12,15 @@ failback; the time its sends failed is written to artifacts/service-address-fail
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from story import BEARERBOX, GUARD, BindWatch, ClientProbe, Cluster
+from story import BEARERBOX, GUARD, BindWatch, ClientProbe, Cluster, Run
 
 CLUSTER = Cluster(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EAST, WEST = CLUSTER.nodes  # the story fails 'east' (node of the first set) hard, 'west' planned
@@ -192,6 +195,8 @@ def test_takeover_check_mode_changes_nothing():
     before = CLUSTER.link_counters()
     run = CLUSTER.playbook_ok("takeover.yml", "--check", "-e", "failed=%s" % WEST)
     assert "CHECK MODE" in run.out
+    assert "Cluster lock free (check mode: not taken)" in " ".join(run.out.split())
+    assert_lock_free()
     CLUSTER.wait_serving(EAST, [EAST], timeout=5)
     CLUSTER.wait_serving(WEST, [WEST], timeout=5)
     assert CLUSTER.link_counters() == before
@@ -380,6 +385,218 @@ def test_failback_returns_the_set_home():
 def test_failback_again_changes_nothing():
     changed = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % EAST).changed
     assert sum(changed.values()) == 0, changed
+
+
+LOCK_FILE = "/var/lib/kannel-cluster/cluster-lock.json"
+LOCK_TIMES = {}  # what the lock cost: per-run overhead and refusal times (printed at the end)
+
+
+def lock_on(node):
+    """The cluster lock record on node, or None when the lock is free there."""
+    proc = CLUSTER.podman("exec", node, "cat", LOCK_FILE)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def assert_lock_free():
+    assert {n: lock_on(n) for n in CLUSTER.nodes} == dict.fromkeys(CLUSTER.nodes), "a lock was left"
+
+
+def write_lock(run_id, playbook, target, taken_ago, expires_in, controller="ops@gone-controller",
+               pid="4242"):
+    now = time.time()
+    record = {"cluster": CLUSTER.name, "run_id": run_id, "playbook": playbook, "target": target,
+              "controller": controller, "pid": pid, "job_id": None,
+              "taken_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - taken_ago)),
+              "taken_at_epoch": int(now - taken_ago),
+              "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + expires_in)),
+              "expires_at_epoch": int(now + expires_in)}
+    for node in CLUSTER.nodes:
+        proc = subprocess.run(["podman", "exec", "-i", node, "sh", "-c", "cat > %s" % LOCK_FILE],
+                              input=json.dumps(record), env=CLUSTER.env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        assert proc.returncode == 0, proc.stdout
+
+
+def lock_seconds(run):
+    """Seconds the run spent taking the cluster lock (its own report)."""
+    found = re.search(r"Cluster lock taken on .*? in ([0-9.]+) s", " ".join(run.out.split()))
+    return float(found.group(1)) if found else None
+
+
+def start(name, *args):
+    return subprocess.Popen(CLUSTER._argv(name, args), cwd=CLUSTER.repo, env=CLUSTER.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def together(*runs):
+    """Start the playbooks (name, args...) at the same moment; their Runs, in the same order."""
+    started = time.monotonic()
+    procs = [start(name, *args) for name, *args in runs]
+    out = [None] * len(procs)
+
+    def wait(i):
+        text, _ = procs[i].communicate(timeout=600)
+        out[i] = Run(procs[i].returncode, text, time.monotonic() - started)
+    waiters = [threading.Thread(target=wait, args=(i,)) for i in range(len(procs))]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join()
+    return out
+
+
+def assert_refused_by(run, holder_playbook, holder_target):
+    text = " ".join(run.out.split())
+    assert run.rc != 0, run.out
+    assert re.search(r"Refused: \S+ \S+: the cluster lock of %s is held by \S+@\S+ \(%s %s, pid \d+\) "
+                     r"since \S+ \(\d+ s ago; it expires at \S+, in \d+ s\) \(on %s\)\. Nothing was changed\."
+                     % (CLUSTER.name, holder_playbook, re.escape(holder_target), EAST), text), run.out
+    assert "cluster_lock_break=true" in text
+
+
+def assert_consistent(normal=False):
+    """status.yml: every set served by exactly one node, no conflict; which node, as serving.json says."""
+    run = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
+    report = json.load(open(STATUS_FILE))["clusters"][0]
+    for s in report["sets"]:
+        assert len(s["active_on"]) == 1 and "partial" not in s["active_on"][0], (s, run.out)
+        assert [b["node"] for b in s["service_address_bound_on"]] == s["active_on"], (s, run.out)
+    assert "NOT BOUND" not in run.out and "CONFLICT" not in run.out and "CONNECTED ON BOTH" not in run.out
+    if normal:
+        assert report["normal"], run.out
+    return report
+
+
+TAKEN_OVER = []  # the node the first race took over: the second race starts from there
+
+
+def test_two_takeovers_at_once_one_runs_the_other_refuses():
+    first, second = together(("takeover.yml", "-e", "failed=%s" % EAST),
+                             ("takeover.yml", "-e", "failed=%s" % WEST))
+    assert sorted([first.rc == 0, second.rc == 0]) == [False, True], first.out + second.out
+    ran, refused = (first, second) if first.rc == 0 else (second, first)
+    failed = EAST if ran is first else WEST
+    assert_refused_by(refused, "takeover", "failed=%s" % failed)
+    assert sum(refused.changed.values()) == 0, refused.changed
+    LOCK_TIMES["takeover: taking the lock"] = lock_seconds(ran)
+    LOCK_TIMES["second takeover refused after (s)"] = round(refused.seconds, 1)
+    survivor = CLUSTER.peer(failed)
+    CLUSTER.wait_serving(survivor, [EAST, WEST])
+    CLUSTER.wait_serving(failed, [])
+    report = assert_consistent()
+    assert {tuple(s["active_on"]) for s in report["sets"]} == {(survivor,)}
+    assert report["lock"] == {"held": False}
+    assert_lock_free()
+    WATCH.assert_never_bound_twice()
+    TAKEN_OVER.append(failed)
+
+
+def test_failback_and_takeover_at_once_one_runs_the_other_refuses():
+    node = TAKEN_OVER[-1]
+    back, again = together(("failback.yml", "-e", "node=%s" % node),
+                           ("takeover.yml", "-e", "failed=%s" % node))
+    assert sorted([back.rc == 0, again.rc == 0]) == [False, True], back.out + again.out
+    if back.rc == 0:
+        assert_refused_by(again, "failback", "node=%s" % node)
+        CLUSTER.wait_serving(node, [node])
+        CLUSTER.wait_serving(CLUSTER.peer(node), [CLUSTER.peer(node)])
+        assert_consistent(normal=True)
+    else:
+        assert_refused_by(back, "takeover", "failed=%s" % node)
+        CLUSTER.wait_serving(CLUSTER.peer(node), [EAST, WEST])
+        assert_consistent()
+        CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % node)
+        assert_consistent(normal=True)
+    LOCK_TIMES["failback: taking the lock"] = lock_seconds(back) if back.rc == 0 else None
+    assert_lock_free()
+    WATCH.assert_never_bound_twice()
+
+
+def test_takeover_during_a_deploy_refuses_naming_deploy(tmp_path):
+    # as the automatic watcher runs it (attempt 1 recorded as running in its state file)
+    with open(str(tmp_path / ("%s.json" % CLUSTER.name)), "w") as fh:
+        json.dump({"cluster": CLUSTER.name, "mode": "disarmed", "mode_changed_by": "watcher",
+                   "attempts": 1, "takeover": {"node": WEST, "survivor": EAST, "attempt": 1,
+                                               "result": "running", "ended_at": None}}, fh)
+    deploy = start("deploy.yml")
+    lines = []
+    try:
+        for line in deploy.stdout:  # stop the deploy's controller while it holds the lock
+            lines.append(line)
+            if line.startswith("PLAY [Stage 4: serve what the serving state says]"):
+                os.killpg(deploy.pid, signal.SIGSTOP)
+                break
+        assert lock_on(EAST)["playbook"] == "deploy", "".join(lines)
+        run = CLUSTER.playbook("takeover.yml", "-e", "failed=%s" % WEST, "-e", "watch_attempt=1",
+                               "-e", "takeover_confirm_down_from_survivor=true",
+                               "-e", "kannel_watch_state_dir=%s" % tmp_path)
+        assert_refused_by(run, "deploy", CLUSTER.name)
+        # the watcher learns why (it logs it and re-arms when it settles the attempt)
+        record = json.load(open(str(tmp_path / ("%s.json" % CLUSTER.name))))["takeover"]
+        assert record["ended_at"] and re.match(r"the cluster lock of %s is held by \S+ \(deploy %s, "
+                                               % (CLUSTER.name, CLUSTER.name), record["refused"]), record
+        LOCK_TIMES["takeover refused during a deploy after (s)"] = round(run.seconds, 1)
+    finally:
+        os.killpg(deploy.pid, signal.SIGCONT)
+        rest, _ = deploy.communicate(timeout=600)
+    assert deploy.returncode == 0, "".join(lines) + rest
+    CLUSTER.wait_serving(EAST, [EAST])
+    CLUSTER.wait_serving(WEST, [WEST])
+    assert_lock_free()
+
+
+def test_stale_lock_is_taken_over_and_a_fresh_one_broken_on_request():
+    write_lock("dead-run", "takeover", "failed=%s" % WEST, taken_ago=1000, expires_in=-100)
+    run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST)
+    assert ("took over the expired cluster lock of ops@gone-controller (takeover failed=%s, pid 4242)"
+            % WEST) in " ".join(run.out.split()), run.out
+    assert_lock_free()
+    write_lock("live-run", "failback", "node=%s" % WEST, taken_ago=5, expires_in=895)
+    status = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
+    assert ("Cluster lock: held by ops@gone-controller (failback node=%s, pid 4242) since"
+            % WEST) in status.out, status.out
+    lock = json.load(open(STATUS_FILE))["clusters"][0]["lock"]
+    assert lock["held"] and lock["on"] == [EAST, WEST] and lock["playbook"] == "failback", lock
+    check = CLUSTER.playbook("takeover.yml", "--check", "-e", "failed=%s" % WEST)
+    assert_refused_by(check, "failback", "node=%s" % WEST)  # check mode reports it too
+    refused = CLUSTER.playbook("failback.yml", "-e", "node=%s" % WEST)
+    assert_refused_by(refused, "failback", "node=%s" % WEST)
+    assert lock_on(EAST)["run_id"] == "live-run" and lock_on(WEST)["run_id"] == "live-run"
+    broke = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST, "-e", "cluster_lock_break=true")
+    assert ("broke the cluster lock of ops@gone-controller (failback node=%s, pid 4242)" % WEST) in \
+        " ".join(broke.out.split()), broke.out
+    assert_lock_free()
+    # a run of this controller that was killed: its re-run takes the lock over at once
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    here = "%s@%s" % (os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown", socket.gethostname())
+    write_lock("killed-run", "takeover", "failed=%s" % WEST, taken_ago=5, expires_in=895,
+               controller=here, pid=str(ended.pid))
+    rerun = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST)
+    said = " ".join(rerun.out.split())
+    assert ("took over the cluster lock of %s (takeover failed=%s, pid %s), taken at" % (here, WEST, ended.pid)) \
+        in said and "no longer runs on this controller" in said, rerun.out
+    assert_lock_free()
+
+
+def test_refused_runs_leave_no_lock():
+    bad = CLUSTER.playbook("takeover.yml", "-e", "failed=nowhere")  # refused before the lock
+    assert bad.rc != 0 and "Cluster lock" not in bad.out
+    CLUSTER.exec_ok(WEST, "systemctl", "stop", BEARERBOX)
+    try:
+        run = CLUSTER.playbook("takeover.yml", "-e", "failed=%s" % EAST)
+        assert run.rc != 0 and "Refused: survivor %s is not healthy" % WEST in run.out, run.out
+        assert "Cluster lock taken on %s, %s" % (EAST, WEST) in " ".join(run.out.split()), run.out
+        assert_lock_free()  # released by the refused run: the re-run after the fix is not refused
+    finally:
+        CLUSTER.exec_ok(WEST, "systemctl", "start", BEARERBOX)
+    CLUSTER.wait_serving(WEST, [WEST])
+    CLUSTER.wait_serving(EAST, [EAST])
+    WATCH.assert_never_bound_twice()
+    with open(os.path.join(CLUSTER.repo, "artifacts", "cluster-lock-failover.json"), "w",
+              encoding="utf-8") as fh:
+        json.dump(LOCK_TIMES, fh, indent=2, sort_keys=True)
 
 
 def test_status_reports_normal_operation():

@@ -114,3 +114,26 @@ def test_a_round_begun_after_the_takeover_ended_settles_not_served_and_rearms(tm
                  "n2": Poll("n2", True, "healthy", ["n2"])}, ENDED + 1.5)
     state = store.read()
     assert state["takeover"]["result"] == "not served" and state["mode"] == "armed", state
+
+
+def test_a_takeover_refused_by_the_cluster_lock_is_logged_with_the_holder_and_rearms(tmp_path):
+    lines = []
+    store = StateFile(str(tmp_path), "c1")
+    store.update(lambda s: dict(s, mode="disarmed", mode_changed_by="watcher", attempts=1,
+                                takeover={"node": "n1", "survivor": "n2", "attempt": 1,
+                                          "result": "running", "ended_at": None}))
+    watch = Watch("c1", ["n1", "n2"], 30, store, lines.append)
+    held = "the cluster lock of c1 is held by ops@ctl (failback node=n1, pid 7) since T (3 s ago)"
+    store.update(lambda s: takeover_ended(s, 1, when=ENDED, refused=held))
+    store.update(lambda s: takeover_ended(s, 1, when=ENDED + 1))  # the rulebook's own note: no change
+    assert store.read()["takeover"]["refused"] == held
+    down = {"n1": Poll("n1", False, error="timed out"), "n2": Poll("n2", True, "healthy", ["n2"])}
+    out = watch.round(down, ENDED + 2)
+    state = store.read()
+    assert state["mode"] == "armed" and state["takeover"]["result"] == "not served", state
+    said = [line for line in lines if "takeover attempt 1 was refused: " + held in line]
+    assert len(said) == 1 and "another run holds the cluster lock" in said[0], lines
+    # no new attempt before a whole window: the node's window started again at the settling round
+    assert out["n1"][0] == "wait"
+    assert watch.round(down, ENDED + 20)["n1"][0] == "wait"
+    assert watch.round(down, ENDED + 33)["n1"][0] == "takeover"
