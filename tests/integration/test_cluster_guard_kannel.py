@@ -1,7 +1,5 @@
 """The node's guard (roles/kannel_node/files/kannel-cluster-guard) against a real bearerbox on
 loopback: its own faults (issue 19 section 3)."""
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -12,25 +10,8 @@ import time
 import urllib.request
 
 import kannel_harness
+from guard_module import LOAD_IN_CHILD, load_guard
 from kannel_harness import PLACEHOLDER, STATUS_PASSWORD, closed_port
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-GUARD = os.path.join(REPO, "roles", "kannel_node", "files", "kannel-cluster-guard")
-MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")  # installed beside it on a node
-
-
-def load_guard():
-    loader = importlib.machinery.SourceFileLoader("kannel_cluster_guard", GUARD)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    sys.path.insert(0, MODULE_UTILS)
-    try:
-        loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = keep
-        sys.path.remove(MODULE_UTILS)
-    return module
 
 
 def guard_config(lab, tmp_path, **extra):
@@ -104,16 +85,10 @@ def test_a_peer_that_denies_the_status_password_is_not_stalled_by_the_guard(lab,
     assert json.load(open(cfg["state_file"]))["peer_reachable"] is True
 
 
-RUNTIME_GUARD = r"""
-import os, signal, sys
-sys.path.insert(0, sys.argv[1])
-import importlib.machinery, importlib.util
-loader = importlib.machinery.SourceFileLoader("guard", sys.argv[2])
-guard = importlib.util.module_from_spec(importlib.util.spec_from_loader("guard", loader))
-sys.dont_write_bytecode = True
-loader.exec_module(guard)
-guard.CONFIG = sys.argv[3]
-if sys.argv[4] == "kill-before-remove-smsc":
+RUNTIME_GUARD = LOAD_IN_CHILD + r"""
+import os, signal
+guard.CONFIG = sys.argv[1]
+if sys.argv[2] == "kill-before-remove-smsc":
     command = guard.admin_command
 
     def admin_command(cfg, name, smsc=None):
@@ -148,9 +123,9 @@ def test_a_guard_killed_mid_give_up_and_restarted_leaves_no_link_of_an_unlisted_
         env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]))
 
         def guard(mode):
-            return subprocess.Popen([sys.executable, "-c", RUNTIME_GUARD, MODULE_UTILS, GUARD,
-                                     str(config), mode], env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+            return subprocess.Popen([sys.executable, "-c", RUNTIME_GUARD, str(config), mode],
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
 
         first = guard("kill-before-remove-smsc")
         out = first.communicate(timeout=30)[0]
@@ -174,17 +149,11 @@ def test_a_guard_killed_mid_give_up_and_restarted_leaves_no_link_of_an_unlisted_
         peer.close()
 
 
-KILLED_START_UP_GUARD = r"""
-import json, os, signal, sys
-sys.path.insert(0, sys.argv[1])
-import importlib.machinery, importlib.util
-loader = importlib.machinery.SourceFileLoader("guard", sys.argv[2])
-guard = importlib.util.module_from_spec(importlib.util.spec_from_loader("guard", loader))
-sys.dont_write_bytecode = True
-loader.exec_module(guard)
+KILLED_START_UP_GUARD = LOAD_IN_CHILD + r"""
+import json, os, signal
 # killed once its copy of a stand-in is written, before the rename
 os.rename = os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
-guard.guard_bearerbox(json.loads(sys.argv[3]))
+guard.guard_bearerbox(json.loads(sys.argv[1]))
 """
 
 
@@ -198,8 +167,7 @@ def test_a_kill_during_a_write_into_the_include_directory_leaves_nothing_bearerb
         out.write(f.read())
     cfg = guard_config(lab, tmp_path)
     serve(cfg, [])  # fenced by a takeover: bearerbox starts with the stand-in only
-    proc = subprocess.run([sys.executable, "-c", KILLED_START_UP_GUARD, MODULE_UTILS, GUARD,
-                           json.dumps(cfg)], check=False, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", KILLED_START_UP_GUARD, json.dumps(cfg)], check=False, capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
     # systemd runs ExecStartPre again at the next start
     assert load_guard().guard_bearerbox(cfg) == 0

@@ -2,8 +2,6 @@
 start-up guard's file decisions and the runtime guard's (watch) give-ups; the peer does not answer
 (policy serve) unless a test says otherwise."""
 import http.client
-import importlib.machinery
-import importlib.util
 import json
 import os
 import socket
@@ -14,24 +12,7 @@ import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GUARD = os.path.join(REPO, "roles", "kannel_node", "files", "kannel-cluster-guard")
-# On a node the role installs the status parser beside the guard.
-MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")
-
-
-def load_guard():
-    loader = importlib.machinery.SourceFileLoader("kannel_cluster_guard", GUARD)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the role
-    sys.path.insert(0, MODULE_UTILS)
-    try:
-        loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = keep
-        sys.path.remove(MODULE_UTILS)
-    return module
+from guard_module import LOAD_IN_CHILD, MODULE_UTILS, REPO, load_guard
 
 
 @pytest.fixture
@@ -814,16 +795,9 @@ def test_start_up_guard_without_serving_state_sweeps_only_non_link_files(node):
     assert files(active) == ["A1.conf"]
 
 
-KILLED_WRITER = r"""
-import os, signal, sys
-sys.path.insert(0, sys.argv[1])
-import importlib.machinery, importlib.util
-loader = importlib.machinery.SourceFileLoader("guard", sys.argv[2])
-spec = importlib.util.spec_from_loader("guard", loader)
-guard = importlib.util.module_from_spec(spec)
-sys.dont_write_bytecode = True
-loader.exec_module(guard)
-cfg = {"active_dir": sys.argv[3], "available_dir": sys.argv[4]}
+KILLED_WRITER = LOAD_IN_CHILD + r"""
+import os, signal
+cfg = {"active_dir": sys.argv[1], "available_dir": sys.argv[2]}
 # killed after the copy is written, before its rename
 os.rename = os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
 guard.copy_into_active(cfg, "A1.held")
@@ -832,8 +806,8 @@ guard.copy_into_active(cfg, "A1.held")
 
 def test_guard_killed_mid_copy_leaves_nothing_in_the_include_directory(node, tmp_path):
     _guard, cfg, active = node
-    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, MODULE_UTILS, GUARD,
-                           cfg["active_dir"], cfg["available_dir"]], check=False)
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, cfg["active_dir"],
+                           cfg["available_dir"]], check=False)
     assert proc.returncode == -9
     assert files(active) == []
     # the interrupted copy is in the sibling directory bearerbox does not include
