@@ -29,7 +29,7 @@ description:
     it (a graceful restart or SIGHUP would re-create the link with a second, overlapping bind).
   - What changed is reported as the O(files[].notify) names of the changed files (RV(notify)), so
     the caller restarts only what is affected.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
 options:

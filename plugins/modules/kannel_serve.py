@@ -41,7 +41,7 @@ description:
     module goes on as with any running bearerbox (RV(bearerbox_running) is false only when it
     did not answer again within O(wait_timeout); systemd still restarts it,
     C(Restart=on-failure)).
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
 extends_documentation_fragment:

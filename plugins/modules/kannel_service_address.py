@@ -22,7 +22,7 @@ description:
     to the node that held it before.
   - O(state=absent) releases the address from every interface that holds it.
   - C(changed) only when an address was added or removed; nothing is announced when nothing changed.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
 options:
