@@ -41,6 +41,10 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
 )
 
 DEFAULT_STATE_DIR = "/var/lib/smsgw-watch"
+# The watcher's timing when its configuration names none: the same as cluster_model's defaults
+# of kannel_watch_interval / kannel_watch_failure_seconds (a unit test holds them equal).
+DEFAULT_INTERVAL = 5.0
+DEFAULT_FAILURE_SECONDS = 30.0
 MODES = ("armed", "paused", "disarmed")
 OPERATOR_ACTIONS = ("arm", "pause", "resume")
 
