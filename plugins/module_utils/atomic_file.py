@@ -1,15 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: SMS gateway cluster maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one way the collection's modules replace a file on a node: a reader (bearerbox at a
+"""The one way the collection's code replaces a file on a node: a reader (bearerbox at a
 restart, the guard, an operator) sees the old file or the new one, never half of one, and a failed
-write leaves neither a half-written target nor a stray temporary file behind. Standard library only:
-the node's guard gets this file installed beside it and writes with it too."""
+write leaves neither a half-written target nor a stray temporary file behind. Also the one way a
+file is created only if it does not exist yet (write_new: the cluster lock) and the one exclusive
+lock on a file (exclusive_lock: read-modify-write of the watcher's state, the cluster lock).
+Standard library only: the node's guard gets this file installed beside it and writes with it too."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import errno
+import fcntl
 import os
 import tempfile
 
@@ -28,12 +33,8 @@ def write_atomically(path, content, uid=None, gid=None, mode=None, tmp_dir=None)
         tmp_dir = os.path.dirname(path)
     elif not os.path.isdir(tmp_dir):
         os.makedirs(tmp_dir, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=tmp_dir)
+    tmp = _synced_temp_file(path, content, tmp_dir)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content.encode("utf-8") if not isinstance(content, bytes) else content)
-            f.flush()
-            os.fsync(f.fileno())
         st = os.stat(tmp)
         # chown only when needed: an unprivileged caller (tests) can write its own files
         if (uid is not None and uid != st.st_uid) or (gid is not None and gid != st.st_gid):
@@ -45,6 +46,54 @@ def write_atomically(path, content, uid=None, gid=None, mode=None, tmp_dir=None)
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_new(path, content, mode=None):
+    """Create path holding content (str or bytes) unless path exists: True when created, False
+    when it existed (then it is left as it was). The file appears complete or not at all: a
+    synced temporary file in path's directory is linked to path (link never replaces, so of two
+    writers racing for the name exactly one succeeds), then the temporary name is removed.
+    mode None leaves mkstemp's 0600."""
+    tmp = _synced_temp_file(path, content, os.path.dirname(path))
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
+        try:
+            os.link(tmp, path)
+        except OSError as e:
+            if e.errno == errno.EEXIST:
+                return False
+            raise
+        return True
+    finally:
+        os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path, mode=0o600):
+    """Hold an exclusive flock on path (created with mode if missing) for the with block; it
+    waits while another process holds it. The lock goes with the process: a killed holder
+    leaves no stale lock behind."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _synced_temp_file(path, content, tmp_dir):
+    """A temporary file in tmp_dir named after path, holding content, synced to disk: its name."""
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content.encode("utf-8") if not isinstance(content, bytes) else content)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
 
 
 def copy_atomically(src, dst, tmp_dir=None):

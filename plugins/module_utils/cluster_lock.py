@@ -33,13 +33,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import errno
-import fcntl
 import json
 import os
-import tempfile
 import time
+
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
+    exclusive_lock,
+    write_new,
+)
 
 DEFAULT_DIR = "/var/lib/kannel-cluster"
 LOCK_NAME = "cluster-lock.json"
@@ -119,34 +121,12 @@ class ClusterLock(object):
             return {"unreadable": str(e), "path": self.path, "run_id": None,
                     "taken_at": utc_iso(st.st_mtime), "taken_at_epoch": int(st.st_mtime)}
 
-    @contextlib.contextmanager
     def _guarded(self):
-        fd = os.open(self.guard_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return exclusive_lock(self.guard_path, 0o600)
 
     def _link_new(self, record):
         """Create the lock file holding record unless it exists: True when created."""
-        fd, tmp = tempfile.mkstemp(prefix="." + LOCK_NAME + ".", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(record, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            try:
-                os.link(tmp, self.path)
-            except OSError as e:
-                if e.errno == errno.EEXIST:
-                    return False
-                raise
-            return True
-        finally:
-            os.unlink(tmp)
+        return write_new(self.path, json.dumps(record, indent=2, sort_keys=True) + "\n", mode=0o644)
 
     def take(self, record, now, expiry_seconds, break_lock=False, gone_run_id=None, check_mode=False):
         """Try to take the lock for record (new_record()). gone_run_id: the run id of a holder the

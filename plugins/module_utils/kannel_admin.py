@@ -141,16 +141,13 @@ class KannelAdmin(object):
 
     ``fetch`` is a callable ``fetch(url, timeout) -> body text`` (tests pass a fake); by default
     ansible.module_utils.urls (Request, as open_url, with a reused TLS context) is used.
-    ``module`` is accepted for symmetry with other clients; it is optional.
     """
 
-    def __init__(self, url=DEFAULT_ADMIN_URL, password=None, timeout=DEFAULT_TIMEOUT, fetch=None,
-                 module=None):
+    def __init__(self, url=DEFAULT_ADMIN_URL, password=None, timeout=DEFAULT_TIMEOUT, fetch=None):
         self.url = (url or DEFAULT_ADMIN_URL).rstrip("/")
         self.password = password
         self.timeout = float(timeout)
         self.fetch = fetch or UrlsFetch()
-        self.module = module
         self.requests = 0
 
     @property

@@ -31,13 +31,20 @@ import calendar
 import contextlib
 import copy
 import errno
-import fcntl
 import json
 import os
-import tempfile
 import time
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
+    exclusive_lock,
+    write_atomically,
+)
+
 DEFAULT_STATE_DIR = "/var/lib/smsgw-watch"
+# The watcher's timing when its configuration names none: the same as cluster_model's defaults
+# of kannel_watch_interval / kannel_watch_failure_seconds (a unit test holds them equal).
+DEFAULT_INTERVAL = 5.0
+DEFAULT_FAILURE_SECONDS = 30.0
 MODES = ("armed", "paused", "disarmed")
 OPERATOR_ACTIONS = ("arm", "pause", "resume")
 
@@ -92,28 +99,22 @@ class StateFile(object):
 
     @contextlib.contextmanager
     def locked(self):
+        locked = False
         try:
             if not os.path.isdir(self.state_dir):
                 os.makedirs(self.state_dir, 0o755)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            with exclusive_lock(self.lock_path, 0o644):
+                locked = True
+                yield
         except OSError as e:
+            if locked:  # raised by the caller's block, not by taking the lock
+                raise
             raise WatchStateError("cannot lock %s: %s" % (self.lock_path, e))
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
 
     def _write(self, state):
-        fd, tmp = tempfile.mkstemp(prefix="." + self.cluster + ".", dir=self.state_dir)
         try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(state, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-            os.chmod(tmp, 0o644)
-            os.rename(tmp, self.path)
+            write_atomically(self.path, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=0o644)
         except OSError as e:
-            os.unlink(tmp)
             raise WatchStateError("cannot write %s: %s" % (self.path, e))
 
     def update(self, change):

@@ -255,11 +255,11 @@ def main():
             module.fail_json(msg="expect_active names set(s) not in sets: %s (known: %s)"
                              % (", ".join(unknown), ", ".join(sorted(sets)) or "none"))
     admin = KannelAdmin(module.params["admin_url"], module.params["admin_password"],
-                        module.params["timeout"], module=module)
+                        module.params["timeout"])
     commands = None
     if module.params["command_password"] is not None:
         commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
-                               module.params["timeout"], module=module)
+                               module.params["timeout"])
     local_addresses, address_warning = None, None
     if any(spec["service_address"] for spec in sets.values()):
         try:

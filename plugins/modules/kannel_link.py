@@ -240,7 +240,7 @@ def main():
     if not p["links"]:
         module.exit_json(changed=False, actions=[], links={}, not_online={}, reachable=True,
                          status_requests=0, elapsed=0.0)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], module=module)
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
     manager = LinkManager(admin, p["links"], p["state"], p["active_dir"], p["available_dir"],
                           wait_timeout=p["wait_timeout"], drain_timeout=p["drain_timeout"],
                           require_online=p["require_online"], check_mode=module.check_mode)

@@ -394,7 +394,7 @@ def main():
     result = dict(recorded=bool(recorded), serving={"before": before["sets"], "after": serve},
                   diff={"before": {"sets": before["sets"]}, "after": {"sets": serve}})
 
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], module=module)
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
     systemctl = module.get_bin_path("systemctl", required=True)
     result["gateway_stopped"] = None
     try:

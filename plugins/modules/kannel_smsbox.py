@@ -130,7 +130,7 @@ def main():
     started = time.monotonic()
     service = p["service"] or "kannel-smsbox@%s" % p["set"]
     systemctl = module.get_bin_path("systemctl", required=True)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], module=module)
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
     manager = SmsboxManager(module.run_command, systemctl, admin, p["set"], service, p["state"],
                             wait_timeout=p["wait_timeout"], check_mode=module.check_mode)
     try:

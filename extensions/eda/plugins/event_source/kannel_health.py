@@ -102,9 +102,6 @@ def _load_collection_code():
 
 kannel_admin, kannel_watch, kannel_health = _load_collection_code()
 
-DEFAULT_INTERVAL = 5.0
-DEFAULT_FAILURE_SECONDS = 30.0
-
 
 class SettingsError(ValueError):
     """The watcher refuses to start: its settings are wrong."""
@@ -174,8 +171,8 @@ def load_settings(args):
         value = args.get(key)
         return cluster.get(key, default) if value is None else value
 
-    interval = _number("interval", pick("interval", DEFAULT_INTERVAL), where)
-    failure = _number("failure_seconds", pick("failure_seconds", DEFAULT_FAILURE_SECONDS), where)
+    interval = _number("interval", pick("interval", kannel_watch.DEFAULT_INTERVAL), where)
+    failure = _number("failure_seconds", pick("failure_seconds", kannel_watch.DEFAULT_FAILURE_SECONDS), where)
     if failure < 2 * interval:
         raise SettingsError("%s: failure_seconds (%s) must be at least twice interval (%s): a "
                             "single missed poll must never look like a failed node"

@@ -1,4 +1,5 @@
 """The one atomic writer of the collection's modules (module_utils/atomic_file.py)."""
+import fcntl
 import os
 
 import pytest
@@ -6,8 +7,11 @@ import pytest
 from ansible_collections.smsgw.cluster.plugins.module_utils import atomic_file
 from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
     copy_atomically,
+    exclusive_lock,
     write_atomically,
+    write_new,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_watch import StateFile
 
 
 def test_writes_content_and_mode_and_leaves_no_temporary_file(tmp_path):
@@ -57,3 +61,54 @@ def test_copy_keeps_the_source_mode(tmp_path):
     copy_atomically(str(src), str(dst))
     assert dst.read_text() == "group = smsc\n" and oct(dst.stat().st_mode & 0o777) == "0o640"
     assert sorted(os.listdir(tmp_path)) == ["A1.conf", "active-A1.conf"]
+
+
+def test_write_new_creates_the_file_whole_with_its_mode(tmp_path):
+    path = tmp_path / "cluster-lock.json"
+    assert write_new(str(path), '{"run_id": "a"}\n', mode=0o644) is True
+    assert path.read_text() == '{"run_id": "a"}\n' and oct(path.stat().st_mode & 0o777) == "0o644"
+    assert os.listdir(tmp_path) == ["cluster-lock.json"]
+
+
+def test_write_new_never_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "cluster-lock.json"
+    path.write_text("held by another run\n")
+    assert write_new(str(path), b"mine\n") is False
+    assert path.read_text() == "held by another run\n"
+    assert os.listdir(tmp_path) == ["cluster-lock.json"]
+
+
+def test_write_new_syncs_before_the_file_appears(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(atomic_file.os, "fsync", lambda fd: synced.append(os.path.exists(str(tmp_path / "f"))))
+    write_new(str(tmp_path / "f"), "x")
+    assert synced == [False]
+
+
+def test_exclusive_lock_keeps_other_processes_out_until_the_block_ends(tmp_path):
+    path = str(tmp_path / "x.lock")
+
+    def other_process_can_lock():
+        pid = os.fork()
+        if pid == 0:  # the child: try without waiting
+            fd = os.open(path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os._exit(0)
+            except OSError:
+                os._exit(1)
+        return os.waitpid(pid, 0)[1] == 0
+
+    with exclusive_lock(path, 0o644):
+        assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+        assert not other_process_can_lock()
+    assert other_process_can_lock()
+
+
+def test_the_watchers_state_is_written_synced(tmp_path, monkeypatch):
+    # the watcher's state (module_utils/kannel_watch.py) is written by this writer: a crash right
+    # after a takeover is recorded cannot leave an empty state file
+    synced = []
+    monkeypatch.setattr(atomic_file.os, "fsync", synced.append)
+    StateFile(str(tmp_path), "c1").update(lambda st: dict(st, mode="paused"))
+    assert len(synced) == 1 and sorted(os.listdir(tmp_path)) == ["c1.json", "c1.lock"]

@@ -131,3 +131,11 @@ def test_scrub_all_encodings():
     assert "s3cr" not in out
     assert "smsc=a" in out
     assert scrub("password=abc&x=1", None) == "password=********&x=1"
+
+
+def test_client_needs_no_ansible_module():
+    # The client works outside a module (event source, tests): it takes no AnsibleModule.
+    admin = KannelAdmin("http://h:1", PW, 1, fetch=lambda url, t: "<html>hello</html>")
+    assert not hasattr(admin, "module")
+    with pytest.raises(TypeError):
+        KannelAdmin("http://h:1", PW, 1, module=object())
