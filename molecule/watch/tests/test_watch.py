@@ -356,9 +356,16 @@ def test_watcher_and_operator_at_once_the_watcher_is_refused_by_the_lock(case):
         holder = "(takeover failed=%s, pid %d)" % (W1, operator.pid)
         CLUSTER.wait_until("the operator's run to hold the cluster lock on %s" % W2, lambda: str(
             lock_holder(W2).get("pid")) == str(operator.pid), 30)
+        case["kill_to_operator_lock_seconds"] = round(time.time() - killed, 1)
         assert WATCHER.count(W1, "takeover") == tried, "the watcher decided before the operator"
-        refusal = WATCHER.wait_decision(W1, "wait", SHORT_WINDOW + 60, "takeover attempt %d was "
-                                        "refused: " % (attempts + 1))[0]
+        refused = "takeover attempt %d was refused: " % (attempts + 1)
+        served = "recorded takeover attempt %d as served" % (attempts + 1)
+        WATCHER.wait_for("the watcher's takeover to end", lambda: WATCHER.count(W1, "wait", refused)
+                         or served in WATCHER.output(), SHORT_WINDOW + 60)
+        assert served not in WATCHER.output(), \
+            "the watcher's takeover went ahead while the operator's run held the cluster lock:\n" + \
+            WATCHER.output()[-6000:]
+        refusal = [d for d in WATCHER.decisions(W1, "wait") if refused in d][0]
         case["kill_to_refusal_logged_seconds"] = round(time.time() - killed, 1)
         case["refusal_line"] = refusal
         assert "the cluster lock of %s is held by " % CLUSTER.name in refusal, refusal
@@ -381,6 +388,7 @@ def test_watcher_and_operator_at_once_the_watcher_is_refused_by_the_lock(case):
         out = fh.read()
     assert operator.returncode == 0, out
     assert "Takeover of %s by %s done" % (W1, W2) in out, out
+    case["kill_to_operator_takeover_done_seconds"] = round(time.time() - killed, 1)
     CLUSTER.wait_serving(W2, [W1, W2])
     # The watcher, armed, does not start a second one: it sees the set served (or, if its next
     # window ended just before the operator's run released the lock, its re-run found the
