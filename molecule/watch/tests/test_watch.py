@@ -41,6 +41,7 @@ ADMIN_PORT = 13000
 WITNESS = "10.213.74.1"  # the controller on the lab network, where the watcher runs
 GUARD_COMMAND = "/usr/local/lib/smsgw-cluster/kannel-cluster-guard"
 SHORT_WINDOW = 15
+LOCK_FILE = "/var/lib/kannel-cluster/cluster-lock.json"
 BLIP_SECONDS = 20
 
 
@@ -308,6 +309,108 @@ def test_both_nodes_down_nothing_attempted(case):
     watch_cmd("arm")
     time.sleep(6)
     assert WATCHER.decisions(decision="takeover") == []
+
+
+def lock_holder(node):
+    """The cluster lock record on node ({} when free)."""
+    proc = CLUSTER.podman("exec", node, "cat", LOCK_FILE)
+    return json.loads(proc.stdout) if proc.returncode == 0 else {}
+
+
+def binds_from(failed, survivor, since):
+    """When each account of failed's set was bound from survivor since `since` (simulator clock):
+    {account: [times]}, only accounts bound at all."""
+    binds = {}
+    for e in CLUSTER.sim("/events"):
+        if e["event"] == "bind" and e["t"] >= since and e["account"] in CLUSTER.accounts_of(failed) \
+                and e["peer"].startswith(CLUSTER.address[survivor] + ":"):
+            binds.setdefault(e["account"], []).append(e["t"])
+    return binds
+
+
+def test_watcher_and_operator_at_once_the_watcher_is_refused_by_the_lock(case):
+    """An operator takes over the dead node by hand while the watcher watches it: the operator's
+    run holds the cluster lock (its fence command, a power-off that takes its time, runs until the
+    test lets it end), so the watcher's takeover, started when its window ends, is refused naming
+    that run and changes nothing; the watcher stays armed. Then the operator's takeover finishes:
+    exactly one takeover takes effect, every account of the set bound once, never twice."""
+    attempts, tried = state()["attempts"], WATCHER.count(W1, "takeover")
+    refused_before = len([d for d in WATCHER.decisions(W1) if " was refused: " in d])
+    holds = WATCHER.count(W1, "hold", "already serves")
+    serving_before = CLUSTER.serving_file(W2)
+    fence_done = os.path.join(WATCH_DIR, "operator-fence-done")
+    if os.path.exists(fence_done):
+        os.unlink(fence_done)
+    killed = time.time()
+    CLUSTER.kill(W1)
+    operator_log = os.path.join(WATCH_DIR, "operator-takeover.log")
+    extra = {"kannel_fence_command": "sh -c 'until [ -e %s ]; do sleep 0.2; done'" % fence_done,
+             "kannel_fence_timeout": 150}
+    with open(operator_log, "w") as out:
+        operator = subprocess.Popen(["ansible-playbook", "-i", CLUSTER.inventory,
+                                     os.path.join(CLUSTER.repo, "takeover.yml"), "-e",
+                                     "failed=%s" % W1, "-e", json.dumps(extra)],
+                                    cwd=CLUSTER.repo, env=CLUSTER.env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        holder = "(takeover failed=%s, pid %d)" % (W1, operator.pid)
+        CLUSTER.wait_until("the operator's run to hold the cluster lock on %s" % W2, lambda: str(
+            lock_holder(W2).get("pid")) == str(operator.pid), 30)
+        case["kill_to_operator_lock_seconds"] = round(time.time() - killed, 1)
+        assert WATCHER.count(W1, "takeover") == tried, "the watcher decided before the operator"
+        refused = "takeover attempt %d was refused: " % (attempts + 1)
+        served = "recorded takeover attempt %d as served" % (attempts + 1)
+        WATCHER.wait_for("the watcher's takeover to end", lambda: WATCHER.count(W1, "wait", refused)
+                         or served in WATCHER.output(), SHORT_WINDOW + 60)
+        assert served not in WATCHER.output(), \
+            "the watcher's takeover went ahead while the operator's run held the cluster lock:\n" + \
+            WATCHER.output()[-6000:]
+        refusal = [d for d in WATCHER.decisions(W1, "wait") if refused in d][0]
+        case["kill_to_refusal_logged_seconds"] = round(time.time() - killed, 1)
+        case["refusal_line"] = refusal
+        assert "the cluster lock of %s is held by " % CLUSTER.name in refusal, refusal
+        assert holder in refusal and "re-armed" in refusal, refusal
+        said = "Refused: takeover failed=%s: the cluster lock of %s is held by " % (W1, CLUSTER.name)
+        WATCHER.wait_for("its takeover run to say why", lambda: said in " ".join(
+            WATCHER.output().split()), 30)
+        assert state()["mode"] == "armed", state()  # another run changing the cluster is no failure
+        assert operator.poll() is None, "the operator's run ended while it should hold the lock"
+        # nothing changed on the survivor while the operator's run held the lock
+        assert CLUSTER.serving_file(W2) == serving_before
+        CLUSTER.wait_serving(W2, [W2], timeout=5)
+        assert binds_from(W1, W2, killed) == {}
+    finally:
+        with open(fence_done, "w"):
+            pass
+        released = time.time()
+        operator.wait(timeout=300)
+    with open(operator_log, encoding="utf-8") as fh:
+        out = fh.read()
+    assert operator.returncode == 0, out
+    assert "Takeover of %s by %s done" % (W1, W2) in out, out
+    case["kill_to_operator_takeover_done_seconds"] = round(time.time() - killed, 1)
+    CLUSTER.wait_serving(W2, [W1, W2])
+    # The watcher, armed, does not start a second one: it sees the set served (or, if its next
+    # window ended just before the operator's run released the lock, its re-run found the
+    # takeover in effect and changed nothing).
+    WATCHER.wait_for("the watcher to see %s's set served" % W1, lambda: WATCHER.count(
+        W1, "hold", "already serves") > holds or "recorded takeover attempt" in
+        WATCHER.output().split(refusal, 1)[-1], SHORT_WINDOW + 30)
+    case["watcher_attempts"] = state()["attempts"] - attempts
+    case["watcher_attempts_refused"] = len([d for d in WATCHER.decisions(W1) if " was refused: " in d]) \
+        - refused_before
+    # exactly one takeover took effect: each account of the set bound from the survivor once
+    binds = binds_from(W1, W2, killed)
+    assert sorted(binds) == sorted(CLUSTER.accounts_of(W1)), binds
+    assert all(len(times) == 1 and times[0] >= released for times in binds.values()), binds
+    # back to normal, as the cases above leave it
+    bring_back(W1)
+    time.sleep(3)
+    CLUSTER.assert_fenced(W1)
+    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % W1)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node])
+    watch_cmd("arm")
 
 
 # --- bad settings -------------------------------------------------------------------------------
