@@ -74,6 +74,18 @@ def bring_back(node):
     CLUSTER.wait_bearerbox_up(node)
 
 
+def return_fenced_node_home(node):
+    """Bring a taken-over node back, check that its start-up guard fenced it, fail back and arm the
+    watcher again: normal operation, as every case leaves it."""
+    bring_back(node)
+    time.sleep(3)
+    CLUSTER.assert_fenced(node)
+    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % node)
+    for each in CLUSTER.nodes:
+        CLUSTER.wait_serving(each, [each])
+    watch_cmd("arm")
+
+
 @pytest.fixture(name="case")
 def fixture_case(request):
     notes = {}
@@ -300,13 +312,7 @@ def test_both_nodes_down_nothing_attempted(case):
     watch_cmd("pause", "-e", "{\"reason\": \"restoring the nodes\"}")
     bring_back(W2)
     CLUSTER.wait_serving(W2, [W1, W2])
-    bring_back(W1)
-    time.sleep(3)
-    CLUSTER.assert_fenced(W1)
-    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % W1)
-    for node in CLUSTER.nodes:
-        CLUSTER.wait_serving(node, [node])
-    watch_cmd("arm")
+    return_fenced_node_home(W1)
     time.sleep(6)
     assert WATCHER.decisions(decision="takeover") == []
 
@@ -404,13 +410,7 @@ def test_watcher_and_operator_at_once_the_watcher_is_refused_by_the_lock(case):
     assert sorted(binds) == sorted(CLUSTER.accounts_of(W1)), binds
     assert all(len(times) == 1 and times[0] >= released for times in binds.values()), binds
     # back to normal, as the cases above leave it
-    bring_back(W1)
-    time.sleep(3)
-    CLUSTER.assert_fenced(W1)
-    CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % W1)
-    for node in CLUSTER.nodes:
-        CLUSTER.wait_serving(node, [node])
-    watch_cmd("arm")
+    return_fenced_node_home(W1)
 
 
 # --- bad settings -------------------------------------------------------------------------------

@@ -102,18 +102,24 @@ def test_release_removes_only_its_own_lock(tmp_path):
     assert lock.release("r1") == (False, None)
 
 
-def test_racing_runs_exactly_one_takes_it(tmp_path):
-    lock = ClusterLock(str(tmp_path))
-    results, start = {}, threading.Barrier(8)
+def race(take, runs=8):
+    """{i: taken} of `runs` threads calling take(i) at the same moment."""
+    results, start = {}, threading.Barrier(runs)
 
     def run(i):
         start.wait()
-        results[i] = ClusterLock(str(tmp_path)).take(record("r%d" % i), NOW, 900)["taken"]
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+        results[i] = take(i)["taken"]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(runs)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_racing_runs_exactly_one_takes_it(tmp_path):
+    lock = ClusterLock(str(tmp_path))
+    results = race(lambda i: ClusterLock(str(tmp_path)).take(record("r%d" % i), NOW, 900))
     assert sorted(results.values()) == [False] * 7 + [True]
     assert json.load(open(lock.path))["run_id"] == "r%d" % [i for i, v in results.items() if v][0]
 
@@ -121,16 +127,8 @@ def test_racing_runs_exactly_one_takes_it(tmp_path):
 def test_racing_takeovers_of_an_expired_lock_exactly_one_wins(tmp_path):
     lock = ClusterLock(str(tmp_path))
     lock.take(record("old", expiry=1), NOW, 1)
-    results, start = {}, threading.Barrier(8)
-
-    def run(i):
-        start.wait()
-        results[i] = ClusterLock(str(tmp_path)).take(record("r%d" % i, now=NOW + 10), NOW + 10, 900)["taken"]
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(lambda i: ClusterLock(str(tmp_path)).take(record("r%d" % i, now=NOW + 10),
+                                                              NOW + 10, 900))
     assert sorted(results.values()) == [False] * 7 + [True]
 
 
