@@ -102,3 +102,17 @@ def copy_atomically(src, dst, tmp_dir=None):
     with open(src, "rb") as f:
         data = f.read()
     write_atomically(dst, data, st.st_uid, st.st_gid, st.st_mode & 0o7777, tmp_dir=tmp_dir)
+
+
+def same_file(src, dst):
+    """True when dst exists with src's content, mode and owner."""
+    try:
+        s, d = os.stat(src), os.stat(dst)
+    except OSError:
+        return False
+    if (s.st_mode & 0o7777, s.st_uid, s.st_gid) != (d.st_mode & 0o7777, d.st_uid, d.st_gid):
+        return False
+    if s.st_size != d.st_size:
+        return False
+    with open(src, "rb") as a, open(dst, "rb") as b:
+        return a.read() == b.read()

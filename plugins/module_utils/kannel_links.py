@@ -9,14 +9,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import time
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import copy_atomically
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import copy_atomically, same_file
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_link_activation import Activation
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_link_state import SETTLING, LinkError
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import (
     HELD_SUFFIX,
     held_id,
-    links_by_admin_id,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
     LINK_ID_RE,
@@ -24,109 +24,9 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
     temp_dir,
 )
 
-SETTLING = ("disconnected",)
-LOADED_NOT_ONLINE = ("connecting", "re-connecting")
 
-
-class LinkError(Exception):
-    def __init__(self, msg, **extra):
-        super(LinkError, self).__init__(msg)
-        self.msg = msg
-        self.extra = extra
-
-
-def _same_file(src, dst):
-    """True when dst exists with src's content, mode and owner."""
-    try:
-        s, d = os.stat(src), os.stat(dst)
-    except OSError:
-        return False
-    if (s.st_mode & 0o7777, s.st_uid, s.st_gid) != (d.st_mode & 0o7777, d.st_uid, d.st_gid):
-        return False
-    if s.st_size != d.st_size:
-        return False
-    with open(src, "rb") as a, open(dst, "rb") as b:
-        return a.read() == b.read()
-
-
-class LinkManager(object):
+class LinkManager(Activation):
     """Decides and applies; separated from AnsibleModule so unit tests can drive it."""
-
-    def __init__(self, admin, links, state, active_dir, available_dir, wait_timeout=30.0,
-                 drain_timeout=0.0, require_online=True, check_mode=False, sleep=time.sleep,
-                 clock=time.monotonic, stand_ins=False):
-        self.admin = admin
-        self.ids = []
-        for link in links:
-            if link not in self.ids:
-                self.ids.append(link)
-        self.state = state
-        self.active_dir = active_dir
-        self.available_dir = available_dir
-        self.wait_timeout = float(wait_timeout)
-        self.drain_timeout = float(drain_timeout)
-        self.require_online = require_online
-        self.check_mode = check_mode
-        self.sleep = sleep
-        self.clock = clock
-        # True for the manager of stand-ins (<id>.held) a held/active run delegates to: they are
-        # done once loaded, they never come online.
-        self.stand_ins = stand_ins
-        self.actions = []
-        self.warnings = []
-        self.changed = False
-        self.status_requests = 0
-        self.reachable = True
-        self.before = {}
-        self.after = {}
-        self.not_online = {}
-        self.loaded_count = None
-        self.loaded_ids = set()
-        self.before_loaded = None
-        self.gateway_queued = 0
-
-    # ------------------------------------------------------------- helpers
-    def available_path(self, link):
-        return os.path.join(self.available_dir, link + ".conf")
-
-    def active_path(self, link):
-        return os.path.join(self.active_dir, link + ".conf")
-
-    def read_states(self):
-        self.status_requests += 1
-        status = self.admin.status()
-        by_id = links_by_admin_id(status)
-        self.loaded_ids = set(by_id)
-        self.loaded_count = len(status["links"])
-        self.gateway_queued = status["sms"]["sent_queued"]
-        return dict((link, by_id.get(link)) for link in self.ids)
-
-    @staticmethod
-    def state_of(entry):
-        return entry["state"] if entry else "absent"
-
-    def poll(self, done, timeout, first=None):
-        """Poll status.xml (all links per read) until done(states) or timeout. Returns states."""
-        deadline = self.clock() + timeout
-        states = first
-        delay = 0.02
-        while True:
-            if states is not None and done(states):
-                return states, True
-            if self.clock() >= deadline:
-                return states, False
-            self.sleep(delay)
-            delay = min(delay * 2, 0.25)
-            states = self.read_states()
-
-    def record(self, link, action, **extra):
-        item = {"link": link, "action": action}
-        item.update(extra)
-        self.actions.append(item)
-
-    def describe(self, states, links):
-        return ", ".join("%s (%s)" % (link, self.state_of(states.get(link)) if states else "unknown")
-                         for link in links)
 
     # ------------------------------------------------------------- checks
     def validate_ids(self):
@@ -308,146 +208,11 @@ class LinkManager(object):
     def put_stand_in_file(self, link):
         src = self.available_path(held_id(link))
         dst = self.active_path(held_id(link))
-        if not _same_file(src, dst):
+        if not same_file(src, dst):
             self.record(held_id(link), "copy-config", path=dst)
             if not self.check_mode:
                 copy_atomically(src, dst, tmp_dir=temp_dir(self.active_dir))
             self.changed = True
-
-    def activate(self, states):
-        to_copy, to_add, to_start, stale_running = [], [], [], []
-        for link in self.ids:
-            st = self.state_of(states[link])
-            src = self.available_path(link)
-            if os.path.exists(src) and not _same_file(src, self.active_path(link)):
-                if st in ("absent", "dead") or not os.path.exists(self.active_path(link)):
-                    to_copy.append(link)
-                else:
-                    stale_running.append(link)
-            if st == "absent":
-                to_add.append(link)
-            elif st == "dead":
-                to_start.append(link)
-        missing_src = [link for link in to_add + to_start
-                       if not os.path.exists(self.available_path(link))
-                       and not os.path.exists(self.active_path(link))]
-        if missing_src:
-            raise LinkError("cannot load %s: no %s/<id>.conf to copy into %s"
-                            % (", ".join(missing_src), self.available_dir, self.active_dir))
-        if stale_running:
-            self.warnings.append(
-                "the file of running link(s) %s in %s differs from %s and was NOT updated: a "
-                "changed group there would be recreated by the next graceful restart or SIGHUP "
-                "(logrotate) with a second bind overlapping the first. Apply the change with a "
-                "bearerbox restart (deploy.yml) or by passivating and activating the link(s)."
-                % (", ".join(stale_running), self.active_dir, self.available_dir))
-
-        def copy(link):
-            self.record(link, "copy-config", path=self.active_path(link))
-            if not self.check_mode:
-                copy_atomically(self.available_path(link), self.active_path(link),
-                                tmp_dir=temp_dir(self.active_dir))
-            self.changed = True
-
-        self.sweep_strays()
-        for link in to_copy:
-            copy(link)
-
-        stray = self.stray_files(to_add)
-        if to_add and stray:
-            self.warnings.append(
-                "%s holds files of links bearerbox has not loaded: %s. A graceful restart (or a "
-                "SIGHUP, e.g. from logrotate) would load them, so the links asked for were added "
-                "one by one instead. Remove those files, or activate those links."
-                % (self.active_dir, ", ".join(stray)))
-        one_by_one = bool(stray) or self.before_loaded == 0
-        commands = [("start-smsc", x) for x in to_start]
-        if one_by_one:
-            commands += [("add-smsc", x) for x in to_add]
-        elif to_add:
-            commands.append(("graceful-restart", None))
-
-        failures = []
-        for command, link in commands:
-            self.changed = True
-            targets = to_add if link is None else [link]  # a graceful restart loads every link added
-            if self.check_mode:
-                for target in targets:
-                    self.record(target, command)
-                continue
-            res = self.admin.command(command, link)
-            for target in targets:
-                self.record(target, command, reply=res["reply"])
-            if not res["ok"]:
-                failures.append((link or ", ".join(to_add), command, res["reply"]))
-                if command == "add-smsc" and not self.before[link]["config_active"]:
-                    self.take_out(link)
-
-        if self.check_mode:
-            for link in self.ids:
-                self.after[link] = {"state": "online" if link in to_add + to_start
-                                    else self.state_of(states[link]), "config_active": True}
-            return
-
-        failed_ids = [f[0] for f in failures]
-        waiting = [link for link in self.ids if link not in failed_ids]
-
-        def done(s):
-            for link in waiting:
-                st = self.state_of(s[link])
-                if st == "online":
-                    continue
-                if not self.require_online and st in LOADED_NOT_ONLINE:
-                    continue
-                return False
-            return True
-
-        states, ok = self.poll(done, self.wait_timeout, first=states if not (to_add or to_start)
-                               else None)
-        not_loaded = [link for link in to_add if not one_by_one and states[link] is None]
-        for link in not_loaded:
-            if not self.before[link]["config_active"]:
-                self.take_out(link)
-        for link in self.ids:
-            self.after[link] = {"state": self.state_of(states[link]),
-                                "config_active": os.path.exists(self.active_path(link))}
-            if self.after[link]["state"] in LOADED_NOT_ONLINE and not self.stand_ins:
-                self.not_online[link] = self.after[link]["state"]
-        if not_loaded:
-            raise LinkError(
-                "bearerbox did not load %s within %.0f s of graceful-restart. Kannel 1.4.5 answers "
-                "`Restarting gracefully' and then silently does nothing when any file of its "
-                "configuration has an error (the reason is only in bearerbox's log; check the "
-                "files with /usr/lib/kannel/test/test_cfg). Their files were taken out of %s again "
-                "so that they do not stop bearerbox's next start; run the task again once fixed."
-                % (", ".join(not_loaded), self.wait_timeout, self.active_dir), **self.result())
-        if failures:
-            hint = ("bearerbox gives the reason only in its log; a `Could not add/re-start' usually "
-                    "means a syntax error in one of the included files (check them with "
-                    "/usr/lib/kannel/test/test_cfg) or that the link changed state meanwhile (run "
-                    "the task again).")
-            if self.before_loaded == 0 and any(f[1] == "add-smsc" for f in failures):
-                hint = ("bearerbox has no link loaded at all: Kannel 1.4.5 starts its SMSC layer "
-                        "only when its configuration has an smsc group at start-up, and refuses "
-                        "every add-smsc otherwise. Keep a placeholder group loaded in "
-                        "bearerbox.conf (e.g. smsc = loopback with an allowed-smsc-id no account "
-                        "has) and restart bearerbox; the links whose files are in %s are loaded "
-                        "then. Otherwise: " % self.active_dir) + hint
-            raise LinkError(
-                "bearerbox refused: %s. %s" % ("; ".join("%s %s -> %r" % (c, link, r)
-                                                         for link, c, r in failures), hint),
-                **self.result())
-        if not ok:
-            late = [link for link in waiting if self.state_of(states[link]) != "online"]
-            raise LinkError(
-                "timed out after %.0f s waiting for link(s) to come online: %s. The configuration "
-                "change was made and bearerbox keeps retrying; connecting/re-connecting means the "
-                "provider is unreachable or refuses the bind (check host, port, credentials and "
-                "the provider, and bearerbox's log), or set require_online=false to accept loaded "
-                "links." % (self.wait_timeout, self.describe(states, late)), **self.result())
-        if self.not_online:
-            self.warnings.append("loaded but not online: %s" % ", ".join(
-                "%s (%s)" % kv for kv in sorted(self.not_online.items())))
 
     def passivate(self, states):
         loaded = [link for link in self.ids if states[link] is not None]

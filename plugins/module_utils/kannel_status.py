@@ -165,13 +165,8 @@ def _rates(value):
     return out
 
 
-def parse_status(xml_text):
-    """Parse status.xml text into a dict.
-
-    Returns ``{"gateway": {...}, "sms": {...}, "dlr": {...}, "links": [...], "boxes": [...]}``.
-    Raises KannelDenied for the ``Denied`` answer and KannelBadStatus for anything that is not a
-    status page.
-    """
+def _status_root(xml_text):
+    """The <gateway> element of a status.xml answer; raises for anything that is not one."""
     if isinstance(xml_text, bytes):
         xml_text = xml_text.decode("utf-8", "replace")
     if is_denied(xml_text):
@@ -185,19 +180,23 @@ def parse_status(xml_text):
         raise KannelBadStatus("status.xml is not well-formed XML: %s" % e)
     if root.tag != "gateway":
         raise KannelBadStatus("status.xml root element is <%s>, not <gateway>" % root.tag)
+    return root
 
+
+def _gateway(root):
     version_text = _text(root, "version", "") or ""
     m = _VERSION_RE.search(version_text)
     state, uptime = parse_gateway_status(_text(root, "status"))
-    gateway = {
+    return {
         "state": state,
         "uptime": uptime,
         "status_text": _text(root, "status"),
         "version": m.group(1) if m else None,
     }
 
-    sms_el = root.find("sms")
-    sms = {
+
+def _sms(sms_el):
+    return {
         "received_total": _int(sms_el, "received/total"),
         "received_queued": _int(sms_el, "received/queued"),
         "sent_total": _int(sms_el, "sent/total"),
@@ -206,53 +205,68 @@ def parse_status(xml_text):
         "inbound": _rates(_text(sms_el, "inbound")),
         "outbound": _rates(_text(sms_el, "outbound")),
     }
-    dlr_el = root.find("dlr")
-    dlr = {
+
+
+def _dlr(dlr_el):
+    return {
         "received_total": _int(dlr_el, "received/total"),
         "sent_total": _int(dlr_el, "sent/total"),
         "queued": _int(dlr_el, "queued"),
         "storage": _text(dlr_el, "storage"),
     }
 
-    links = []
-    smscs = root.find("smscs")
-    for el in (smscs.findall("smsc") if smscs is not None else []):
-        status_text = _text(el, "status", "")
-        lstate, online = parse_link_status(status_text)
-        link_id = _text(el, "id")
-        admin_id = _text(el, "admin-id") or link_id
-        links.append({
-            "id": link_id,
-            "admin_id": admin_id,
-            "name": _text(el, "name"),
-            "state": lstate,
-            "status_text": status_text,
-            "online_seconds": online,
-            "queued": _int(el, "queued"),
-            "failed": _int(el, "failed"),
-            "sms_received": _int(el, "sms/received"),
-            "sms_sent": _int(el, "sms/sent"),
-            "dlr_received": _int(el, "dlr/received"),
-            "dlr_sent": _int(el, "dlr/sent"),
-        })
 
-    boxes = []
-    boxes_el = root.find("boxes")
-    for el in (boxes_el.findall("box") if boxes_el is not None else []):
-        status_text = _text(el, "status", "")
-        bstate, b_uptime = parse_box_status(status_text)
-        boxes.append({
-            "type": _text(el, "type"),
-            "id": _text(el, "id"),
-            "ip": _text(el, "IP"),
-            "queue": _int(el, "queue"),
-            "state": bstate,
-            "status_text": status_text,
-            "uptime": b_uptime,
-            "ssl": _text(el, "ssl") == "yes",
-        })
+def _link(el):
+    status_text = _text(el, "status", "")
+    lstate, online = parse_link_status(status_text)
+    link_id = _text(el, "id")
+    return {
+        "id": link_id,
+        "admin_id": _text(el, "admin-id") or link_id,
+        "name": _text(el, "name"),
+        "state": lstate,
+        "status_text": status_text,
+        "online_seconds": online,
+        "queued": _int(el, "queued"),
+        "failed": _int(el, "failed"),
+        "sms_received": _int(el, "sms/received"),
+        "sms_sent": _int(el, "sms/sent"),
+        "dlr_received": _int(el, "dlr/received"),
+        "dlr_sent": _int(el, "dlr/sent"),
+    }
 
-    return {"gateway": gateway, "sms": sms, "dlr": dlr, "links": links, "boxes": boxes}
+
+def _box(el):
+    status_text = _text(el, "status", "")
+    bstate, b_uptime = parse_box_status(status_text)
+    return {
+        "type": _text(el, "type"),
+        "id": _text(el, "id"),
+        "ip": _text(el, "IP"),
+        "queue": _int(el, "queue"),
+        "state": bstate,
+        "status_text": status_text,
+        "uptime": b_uptime,
+        "ssl": _text(el, "ssl") == "yes",
+    }
+
+
+def _children(root, group, tag):
+    el = root.find(group)
+    return el.findall(tag) if el is not None else []
+
+
+def parse_status(xml_text):
+    """Parse status.xml text into a dict.
+
+    Returns ``{"gateway": {...}, "sms": {...}, "dlr": {...}, "links": [...], "boxes": [...]}``.
+    Raises KannelDenied for the ``Denied`` answer and KannelBadStatus for anything that is not a
+    status page.
+    """
+    root = _status_root(xml_text)
+    return {"gateway": _gateway(root), "sms": _sms(root.find("sms")), "dlr": _dlr(root.find("dlr")),
+            "links": [_link(el) for el in _children(root, "smscs", "smsc")],
+            "boxes": [_box(el) for el in _children(root, "boxes", "box")]}
 
 
 def links_by_admin_id(status):
