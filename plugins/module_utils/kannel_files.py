@@ -148,3 +148,54 @@ def make_directory(path, uid, gid, mode):
 def set_attributes(path, uid, gid, mode):
     os.chown(path, uid, gid)
     os.chmod(path, mode)
+
+
+def config_errors(command, files, links, links_dir):
+    """Errors of the Kannel check: the link files together (one check), each whole config alone.
+
+    files: [(path, content)]; links: [(name, content)]. A failing link check is repeated per file
+    to name the ones at fault. In check mode on a node without the directories yet there is no
+    place to check in: such files are not checked.
+    """
+    if not command:
+        return []
+    errors = []
+    if links and os.path.isdir(links_dir):
+        error = validate(command, [c for n, c in links], links_dir)
+        if error is not None:
+            bad = [n for n, c in links if validate(command, [c], links_dir) is not None]
+            errors.append("%s: %s" % (", ".join(bad) or "the link files together", error))
+    for path, content in files:
+        if not os.path.isdir(os.path.dirname(path)):
+            continue
+        error = validate(command, [content], os.path.dirname(path))
+        if error is not None:
+            errors.append("%s: %s" % (path, error))
+    return errors
+
+
+def node_files_result(plans, files, by_path, links, available_dir, active_dir):
+    """smsgw.cluster.kannel_node_files' result: what changed, the masked diff and the handlers to
+    notify, from its plans (kannel_node_files.plan) and what was asked for."""
+    todo = plans["links"]
+    write_files, fix_files = plans["write_files"], plans["fix_files"]
+    written = write_files + [os.path.join(available_dir, n) for n in todo["write"]]
+    link_before = dict((os.path.join(available_dir, n), t) for n, t in todo["before"].items())
+    after = dict((f["path"], f["content"]) for f in files)
+    after.update((os.path.join(available_dir, n), links[n]) for n in todo["write"])
+    diff = [{"before_header": path, "after_header": path, "before": "(absent)\n", "after": "(directory)\n"}
+            for path in plans["create_dirs"]]
+    diff += [{"before_header": path, "after_header": path,
+              "before": masked(plans["before"].get(path, link_before.get(path))), "after": masked(after[path])}
+             for path in written]
+    diff += [{"before_header": path, "after_header": path, "before": "(present)\n",
+              "after": "(absent)\n"} for path in todo["remove"]]
+    changed = bool(plans["create_dirs"] or plans["fix_dirs"] or write_files or fix_files or todo["write"]
+                   or todo["refresh"] or todo["remove"] or plans["fix_links"])
+    return dict(changed=changed, written=written,
+                attributes_fixed=plans["fix_dirs"] + fix_files + plans["fix_links"],
+                directories_created=plans["create_dirs"], refreshed=todo["refresh"], removed=todo["remove"],
+                restart_needed=bool(todo["refresh"]) or any(
+                    path.startswith(os.path.join(active_dir, "")) for path in todo["remove"]),
+                notify=sorted(set(name for path in write_files + fix_files for name in by_path[path]["notify"])),
+                unchanged=len(files) - len(write_files) + todo["unchanged"], diff=diff)

@@ -229,13 +229,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import write_atomically
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_files import (
     attributes_differ,
+    config_errors,
     make_directory,
-    masked,
+    node_files_result,
     plan_directories,
     plan_files,
     plan_links,
     set_attributes,
-    validate,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import temp_dir
 
@@ -255,57 +255,33 @@ def resolve(module, entry, what, prefix=""):
     return uid, gid, mode
 
 
-def check(command, files, links, links_dir):
-    """Errors of the Kannel check: the link files together (one check), each whole config alone.
+ATTRIBUTES = dict(owner=dict(type="str", default="root"), group=dict(type="str", default="root"))
+ARGUMENT_SPEC = dict(
+    directories=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="path", required=True), mode=dict(type="str", default="0755"),
+        **ATTRIBUTES)),
+    files=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="path", required=True),
+        content=dict(type="str", required=True, no_log=True),
+        mode=dict(type="str", default="0644"),
+        validate=dict(type="bool", default=False),
+        notify=dict(type="list", elements="str", default=[]),
+        **ATTRIBUTES)),
+    links=dict(type="list", elements="dict", options=dict(
+        name=dict(type="str", required=True),
+        content=dict(type="str", required=True, no_log=True),
+    )),
+    available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
+    active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
+    links_owner=dict(type="str", default="root"),
+    links_group=dict(type="str", default="kannel"),
+    links_mode=dict(type="str", default="0640"),
+    validate=dict(type="str"),
+)
 
-    files: [(path, content)]; links: [(name, content)]. A failing link check is repeated per file
-    to name the ones at fault. In check mode on a node without the directories yet there is no
-    place to check in: such files are not checked.
-    """
-    if not command:
-        return []
-    errors = []
-    if links and os.path.isdir(links_dir):
-        error = validate(command, [c for n, c in links], links_dir)
-        if error is not None:
-            bad = [n for n, c in links if validate(command, [c], links_dir) is not None]
-            errors.append("%s: %s" % (", ".join(bad) or "the link files together", error))
-    for path, content in files:
-        if not os.path.isdir(os.path.dirname(path)):
-            continue
-        error = validate(command, [content], os.path.dirname(path))
-        if error is not None:
-            errors.append("%s: %s" % (path, error))
-    return errors
 
-
-def main():
-    attributes = dict(owner=dict(type="str", default="root"), group=dict(type="str", default="root"))
-    module = AnsibleModule(
-        argument_spec=dict(
-            directories=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True), mode=dict(type="str", default="0755"),
-                **attributes)),
-            files=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True),
-                content=dict(type="str", required=True, no_log=True),
-                mode=dict(type="str", default="0644"),
-                validate=dict(type="bool", default=False),
-                notify=dict(type="list", elements="str", default=[]),
-                **attributes)),
-            links=dict(type="list", elements="dict", options=dict(
-                name=dict(type="str", required=True),
-                content=dict(type="str", required=True, no_log=True),
-            )),
-            available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
-            active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
-            links_owner=dict(type="str", default="root"),
-            links_group=dict(type="str", default="kannel"),
-            links_mode=dict(type="str", default="0640"),
-            validate=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+def checked_entries(module):
+    """Directories and files with their uid/gid/mode, or the module fails naming the entry."""
     p = module.params
     dirs = []
     for d in p["directories"]:
@@ -323,82 +299,89 @@ def main():
         parent = os.path.dirname(f["path"])
         if not os.path.isdir(parent) and parent not in planned_dirs:
             module.fail_json(msg="files: the directory of %s does not exist" % f["path"])
+    return dirs, files, planned_dirs
 
-    links = None
-    if p["links"] is not None:
-        links = {}
-        for item in p["links"]:
-            name = item["name"]
-            if "/" in name or not name.endswith(".conf") or name.startswith("."):
-                module.fail_json(msg="links: %r is not a plain file name ending in .conf" % name)
-            if name in links:
-                module.fail_json(msg="links: %s is given twice" % name)
-            links[name] = item["content"]
-        for key in ("available_dir", "active_dir"):
-            if not os.path.isdir(p[key]) and p[key] not in planned_dirs:
-                module.fail_json(msg="%s %s is not a directory and not in directories" % (key, p[key]))
-        link_uid, link_gid, link_mode = resolve(module, p, "links", prefix="links_")
 
-    create_dirs, fix_dirs = plan_directories(dirs)
-    write_files, fix_files, before = plan_files(files)
-    todo = plan_links(links or {}, p["available_dir"], p["active_dir"]) if links is not None else \
+def checked_links(module, planned_dirs):
+    """{file name: content} of the links (None: links not managed) and their uid/gid/mode."""
+    p = module.params
+    if p["links"] is None:
+        return None, (None, None, None)
+    links = {}
+    for item in p["links"]:
+        name = item["name"]
+        if "/" in name or not name.endswith(".conf") or name.startswith("."):
+            module.fail_json(msg="links: %r is not a plain file name ending in .conf" % name)
+        if name in links:
+            module.fail_json(msg="links: %s is given twice" % name)
+        links[name] = item["content"]
+    for key in ("available_dir", "active_dir"):
+        if not os.path.isdir(p[key]) and p[key] not in planned_dirs:
+            module.fail_json(msg="%s %s is not a directory and not in directories" % (key, p[key]))
+    return links, resolve(module, p, "links", prefix="links_")
+
+
+def plan(module, dirs, files, links, link_attrs):
+    """What is to be created, written, refreshed, removed or given its attributes."""
+    p = module.params
+    plans = {}
+    plans["create_dirs"], plans["fix_dirs"] = plan_directories(dirs)
+    plans["write_files"], plans["fix_files"], plans["before"] = plan_files(files)
+    plans["links"] = plan_links(links or {}, p["available_dir"], p["active_dir"]) if links is not None else \
         {"write": [], "refresh": [], "remove": [], "unchanged": 0, "before": {}}
-    fix_links = [os.path.join(p["available_dir"], n) for n in sorted(links or {})
-                 if n not in todo["write"] and os.path.exists(os.path.join(p["available_dir"], n))
-                 and attributes_differ(os.path.join(p["available_dir"], n), link_uid, link_gid, link_mode)]
-
+    plans["fix_links"] = [
+        os.path.join(p["available_dir"], n) for n in sorted(links or {})
+        if n not in plans["links"]["write"] and os.path.exists(os.path.join(p["available_dir"], n))
+        and attributes_differ(os.path.join(p["available_dir"], n), *link_attrs)]
     by_path = dict((f["path"], f) for f in files)
-    checked = [path for path in write_files if by_path[path]["validate"]]
+    plans["checked"] = [path for path in plans["write_files"] if by_path[path]["validate"]]
+    return plans, by_path
 
-    changed = bool(create_dirs or fix_dirs or write_files or fix_files or todo["write"]
-                   or todo["refresh"] or todo["remove"] or fix_links)
+
+def apply(module, plans, dirs, by_path, links, link_attrs):
+    """Make the changes: what needs no Kannel check first, the checked files once they pass."""
+    p, todo = module.params, plans["links"]
     if not module.check_mode:
         for d in dirs:
-            if d["path"] in create_dirs or d["path"] in fix_dirs:
+            if d["path"] in plans["create_dirs"] or d["path"] in plans["fix_dirs"]:
                 make_directory(d["path"], d["uid"], d["gid"], d["mode"])
-        for path in write_files:
-            if path not in checked:
+        for path in plans["write_files"]:
+            if path not in plans["checked"]:
                 f = by_path[path]
                 write_atomically(path, f["content"], f["uid"], f["gid"], f["mode"])
-    errors = check(p["validate"], [(path, by_path[path]["content"]) for path in checked],
+    errors = config_errors(p["validate"], [(path, by_path[path]["content"]) for path in plans["checked"]],
                    [(n, links[n]) for n in todo["write"]], p["available_dir"])
     if errors:
         module.fail_json(msg="Kannel rejects %s (no Kannel configuration was written)" % "; ".join(errors),
-                         changed=bool(create_dirs or fix_dirs or [x for x in write_files if x not in checked]))
-    if not module.check_mode:
-        for path in checked:
-            f = by_path[path]
-            write_atomically(path, f["content"], f["uid"], f["gid"], f["mode"])
-        for path in fix_files:
-            f = by_path[path]
-            set_attributes(path, f["uid"], f["gid"], f["mode"])
-        for name in todo["write"]:
-            write_atomically(os.path.join(p["available_dir"], name), links[name], link_uid, link_gid, link_mode)
-        for name in todo["refresh"]:
-            write_atomically(os.path.join(p["active_dir"], name), links[name], link_uid, link_gid, link_mode,
-                             tmp_dir=temp_dir(p["active_dir"]))
-        for path in fix_links:
-            set_attributes(path, link_uid, link_gid, link_mode)
-        for path in todo["remove"]:
-            os.unlink(path)
+                         changed=bool(plans["create_dirs"] or plans["fix_dirs"]
+                                      or [x for x in plans["write_files"] if x not in plans["checked"]]))
+    if module.check_mode:
+        return
+    for path in plans["checked"]:
+        f = by_path[path]
+        write_atomically(path, f["content"], f["uid"], f["gid"], f["mode"])
+    for path in plans["fix_files"]:
+        f = by_path[path]
+        set_attributes(path, f["uid"], f["gid"], f["mode"])
+    for name in todo["write"]:
+        write_atomically(os.path.join(p["available_dir"], name), links[name], *link_attrs)
+    for name in todo["refresh"]:
+        write_atomically(os.path.join(p["active_dir"], name), links[name], *link_attrs,
+                         tmp_dir=temp_dir(p["active_dir"]))
+    for path in plans["fix_links"]:
+        set_attributes(path, *link_attrs)
+    for path in todo["remove"]:
+        os.unlink(path)
 
-    written = write_files + [os.path.join(p["available_dir"], n) for n in todo["write"]]
-    link_before = dict((os.path.join(p["available_dir"], n), t) for n, t in todo["before"].items())
-    after = dict((f["path"], f["content"]) for f in files)
-    after.update((os.path.join(p["available_dir"], n), links[n]) for n in todo["write"])
-    diff = [{"before_header": path, "after_header": path, "before": "(absent)\n", "after": "(directory)\n"}
-            for path in create_dirs]
-    diff += [{"before_header": path, "after_header": path,
-              "before": masked(before.get(path, link_before.get(path))), "after": masked(after[path])}
-             for path in written]
-    diff += [{"before_header": path, "after_header": path, "before": "(present)\n",
-              "after": "(absent)\n"} for path in todo["remove"]]
-    notify = sorted(set(name for path in write_files + fix_files for name in by_path[path]["notify"]))
-    module.exit_json(changed=changed, written=written, attributes_fixed=fix_dirs + fix_files + fix_links,
-                     directories_created=create_dirs, refreshed=todo["refresh"], removed=todo["remove"],
-                     restart_needed=bool(todo["refresh"]) or any(
-                         path.startswith(os.path.join(p["active_dir"], "")) for path in todo["remove"]),
-                     notify=notify, unchanged=len(files) - len(write_files) + todo["unchanged"], diff=diff)
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    dirs, files, planned_dirs = checked_entries(module)
+    links, link_attrs = checked_links(module, planned_dirs)
+    plans, by_path = plan(module, dirs, files, links, link_attrs)
+    apply(module, plans, dirs, by_path, links, link_attrs)
+    module.exit_json(**node_files_result(plans, files, by_path, links, module.params["available_dir"],
+                                         module.params["active_dir"]))
 
 
 if __name__ == "__main__":

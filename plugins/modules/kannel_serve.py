@@ -195,12 +195,10 @@ elapsed:
   type: float
 """
 
-import json
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import write_atomically
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
     KannelAdmin,
     KannelAdminDenied,
@@ -208,174 +206,39 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelUnreachable,
     kannel_admin_argument_spec,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import (
-    GatewayNotStopped,
-    stop_gateway,
-    unit_pids,
-)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import GatewayNotStopped
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     normalize_sets,
     read_serving,
     report,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import Server, stop_unanswering_gateway, write_record
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import (
     SmsboxError,
     SmsboxManager,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import held_id
-from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
-    present,
-    sweep,
-    wanted_ids,
+
+
+ARGUMENT_SPEC = kannel_admin_argument_spec(
+    serve=dict(type="list", elements="str", required=True),
+    sets=dict(type="dict", required=True),
+    own_set=dict(type="str", required=True),
+    record=dict(type="bool", default=True),
+    changed_by=dict(type="str", default="ansible"),
+    serving_file=dict(type="path", default="/var/lib/kannel-cluster/serving.json"),
+    smsbox_service=dict(type="str", default="kannel-smsbox@%s"),
+    active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
+    available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
+    bearerbox_service=dict(type="str", default="kannel-bearerbox.service"),
+    wait_timeout=dict(type="float", default=30),
+    drain_timeout=dict(type="float", default=0),
 )
 
 
-# A bearerbox started just now (a deploy's restart) listens within ~0.2 s.
-STARTING_GRACE = 5.0
-
-
-def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_mode=False,
-                             systemctl="systemctl", sleep=None, clock=None, smsbox_units=()):
-    """(error, gateway_stopped) for a bearerbox whose status read failed with `error`.
-
-    What a bearerbox that does not answer has loaded cannot be read: when this node must stop
-    serving sets with links (`must_stop`), only a gateway that is gone surely does not serve them,
-    so its unit's processes are killed (kannel_gateway.stop_gateway). A refusal while the unit has
-    a process is a bearerbox starting: it gets STARTING_GRACE s to answer first; then error is
-    None (go on as usual). Silence (hung) gets no grace. A killed bearerbox is started again
-    (through its start-up guard) and, once it answers, error is None too. Raises GatewayNotStopped.
-    """
-    if not must_stop:
-        return error, None
-    sleep, clock = sleep or time.sleep, clock or time.monotonic
-    if error.refused and unit_pids(run, unit, systemctl)[0]:
-        deadline = clock() + STARTING_GRACE
-        while error.refused and clock() < deadline:
-            sleep(0.2)
-            try:
-                admin.status()
-                return None, None
-            except KannelUnreachable as e:
-                error = e
-    stopped = stop_gateway(unit, run, timeout=timeout, check_mode=check_mode, systemctl=systemctl,
-                           sleep=sleep, clock=clock)
-    if not stopped["killed"]:
-        return error, stopped
-    # An smsbox whose bearerbox vanished re-executes itself and then ignores SIGTERM for its
-    # unit's whole TimeoutStopSec (30 s, measured), and bearerbox's start waits for it (PartOf=).
-    # The smsboxes of the sets this node gives up go the same way; the clients' messages are in
-    # bearerbox's store already.
-    for smsbox in smsbox_units:
-        try:
-            stop_gateway(smsbox, run, timeout=timeout, systemctl=systemctl, sleep=sleep, clock=clock)
-        except GatewayNotStopped:
-            pass  # the release stops it through systemd like any other smsbox
-    # Started again at once rather than after RestartSec: the record is written, so the start-up
-    # guard loads only what it lists (stand-ins of the own links), and the release goes on here as
-    # for any running bearerbox. One that does not come back is left to the caller.
-    rc = run([systemctl, "restart", unit])[0]  # start would wait out RestartSec
-    deadline = clock() + timeout
-    while rc == 0 and clock() < deadline:
-        try:
-            admin.status()
-            stopped["restarted"] = True
-            return None, stopped
-        except KannelUnreachable as e:
-            error = e
-        sleep(0.2)
-    stopped["restarted"] = False
-    return error, stopped
-
-
-def write_record(path, sets, changed_by):
-    """serving.json, written atomically (a reader never sees half a file)."""
-    doc = {"sets": sets, "changed_by": changed_by,
-           "changed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    write_atomically(path, json.dumps(doc, indent=4, sort_keys=True) + "\n", mode=0o644)
-
-
-class Server(object):
-    """The order of operations; managers are made by the factories so unit tests can fake them."""
-
-    def __init__(self, sets, serve, own_set, links_factory, smsbox_factory, active_dir=None):
-        self.sets, self.serve, self.own = sets, list(serve), own_set
-        self.links_factory, self.smsbox_factory = links_factory, smsbox_factory
-        self.active_dir = active_dir  # None: no sweep (check mode)
-        self.steps, self.warnings, self.changed, self.not_online = [], [], False, {}
-
-    def step(self, name, target, manager):
-        """Run a link or smsbox manager; keep what it did when it did anything."""
-        try:
-            result = manager.run()
-        finally:
-            self.warnings.extend(manager.warnings)
-            if manager.actions:
-                self.steps.append({"step": name, "target": target, "actions": list(manager.actions)})
-            self.changed = self.changed or manager.changed
-        return result
-
-    def links_of(self, names):
-        return [link for name in names for link in self.sets[name]["links"]]
-
-    def run(self):
-        unserved = [name for name in sorted(self.sets) if name not in self.serve]
-        for name in unserved:
-            if self.sets[name]["smsbox"]:
-                self.step("smsbox-stop", name, self.smsbox_factory(name, "passive"))
-        if self.own in unserved and self.sets[self.own]["links"]:
-            self.step("hold", self.sets[self.own]["links"],
-                      self.links_factory(self.sets[self.own]["links"], "held"))
-        passive = self.links_of(name for name in unserved if name != self.own)
-        if passive:
-            self.step("passive", passive, self.links_factory(passive, "passive"))
-        active = self.links_of(self.serve)
-        if active:
-            result = self.step("active", active, self.links_factory(active, "active"))
-            self.not_online = result.get("not_online", {})
-        for name in self.serve:
-            if self.sets[name]["smsbox"]:
-                self.step("smsbox-start", name, self.smsbox_factory(name, "active"))
-        self.sweep()
-
-    def sweep(self):
-        """Out of active_dir with every file not wanted there now (module_utils/smsc_active.py)."""
-        if self.active_dir is None:
-            return
-        own_links = self.sets[self.own]["links"]
-        keep = wanted_ids(self.sets, self.serve, self.own,
-                          dict((link, held_id(link)) for link in own_links),
-                          present=present(self.active_dir))
-        swept = sweep(self.active_dir, keep)
-        if swept:
-            self.changed = True
-            self.steps.append({"step": "sweep", "target": self.active_dir,
-                               "actions": [{"link": name, "action": "delete-config"}
-                                           for name in swept]})
-            self.warnings.append("removed from %s what is no served link's file: %s"
-                                 % (self.active_dir, ", ".join(swept)))
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=kannel_admin_argument_spec(
-            serve=dict(type="list", elements="str", required=True),
-            sets=dict(type="dict", required=True),
-            own_set=dict(type="str", required=True),
-            record=dict(type="bool", default=True),
-            changed_by=dict(type="str", default="ansible"),
-            serving_file=dict(type="path", default="/var/lib/kannel-cluster/serving.json"),
-            smsbox_service=dict(type="str", default="kannel-smsbox@%s"),
-            active_dir=dict(type="path", default="/etc/kannel/smsc-active"),
-            available_dir=dict(type="path", default="/etc/kannel/smsc-available"),
-            bearerbox_service=dict(type="str", default="kannel-bearerbox.service"),
-            wait_timeout=dict(type="float", default=30),
-            drain_timeout=dict(type="float", default=0),
-        ),
-        supports_check_mode=True,
-    )
+def checked_sets(module):
+    """The sets and the ones to serve, or the module fails naming what is wrong."""
     p = module.params
-    started = time.monotonic()
     sets, errors = normalize_sets(p["sets"])
     unknown = sorted(set(p["serve"] + [p["own_set"]]) - set(sets))
     if unknown:
@@ -383,67 +246,79 @@ def main():
                       % (", ".join(unknown), ", ".join(sorted(sets)) or "none"))
     if errors:
         module.fail_json(msg="invalid arguments: %s" % "; ".join(errors))
-    serve = sorted(set(p["serve"]))
+    return sets, sorted(set(p["serve"]))
 
+
+def record_serving(module, serve):
+    """Write the serving record first (the guards follow it); returns (recorded, result)."""
+    p = module.params
     before = read_serving(p["serving_file"])
     if before["error"]:
         module.warn("the recorded serving state was not readable and is replaced: %s" % before["error"])
-    recorded = p["record"] and (before["sets"] is None or sorted(before["sets"]) != serve)
+    recorded = bool(p["record"] and (before["sets"] is None or sorted(before["sets"]) != serve))
     if recorded and not module.check_mode:
         write_record(p["serving_file"], serve, p["changed_by"])
-    result = dict(recorded=bool(recorded), serving={"before": before["sets"], "after": serve},
-                  diff={"before": {"sets": before["sets"]}, "after": {"sets": serve}})
+    return recorded, dict(recorded=recorded, serving={"before": before["sets"], "after": serve},
+                          diff={"before": {"sets": before["sets"]}, "after": {"sets": serve}})
 
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
+
+def stop_if_unanswering(module, admin, sets, serve, recorded, result, started):
+    """When bearerbox does not answer, stop the gateway if this node must give up a set, and
+    exit; when the kill brought it back, warn and return so that serving goes on."""
+    p = module.params
     systemctl = module.get_bin_path("systemctl", required=True)
     result["gateway_stopped"] = None
     try:
         admin.status()
-        unreachable = None
+        return
     except KannelUnreachable as e:
         unreachable = e
     except KannelAdminDenied as e:
-        module.fail_json(msg=str(e), changed=bool(recorded), **result)
+        module.fail_json(msg=str(e), changed=recorded, **result)
     must_stop = [name for name in sorted(sets) if name not in serve and sets[name]["links"]]
-    if unreachable is not None:
-        try:
-            unreachable, result["gateway_stopped"] = stop_unanswering_gateway(
-                admin, unreachable, must_stop, module.run_command, p["bearerbox_service"],
-                p["wait_timeout"], check_mode=module.check_mode, systemctl=systemctl,
-                smsbox_units=[p["smsbox_service"].replace("%s", name) for name in sorted(sets)
-                              if name not in serve and sets[name]["smsbox"]])
-        except GatewayNotStopped as e:
-            module.fail_json(
-                msg="bearerbox does not answer (%s) and this node must stop serving %s, but its "
-                    "gateway could not be stopped: %s. Make sure the node is off (power, console) "
-                    "or its bearerbox is gone before anything else serves %s."
-                    % (unreachable, ", ".join(must_stop), e, ", ".join(must_stop)),
-                changed=bool(recorded), gateway_stopped=e.result,
-                **dict((k, v) for k, v in result.items() if k != "gateway_stopped"))
-    if unreachable is not None:
-        stopped = result["gateway_stopped"] or {}
+    try:
+        unreachable, result["gateway_stopped"] = stop_unanswering_gateway(
+            admin, unreachable, must_stop, module.run_command, p["bearerbox_service"],
+            p["wait_timeout"], check_mode=module.check_mode, systemctl=systemctl,
+            smsbox_units=[p["smsbox_service"].replace("%s", name) for name in sorted(sets)
+                          if name not in serve and sets[name]["smsbox"]])
+    except GatewayNotStopped as e:
+        module.fail_json(
+            msg="bearerbox does not answer (%s) and this node must stop serving %s, but its "
+                "gateway could not be stopped: %s. Make sure the node is off (power, console) "
+                "or its bearerbox is gone before anything else serves %s."
+                % (unreachable, ", ".join(must_stop), e, ", ".join(must_stop)),
+            changed=recorded, gateway_stopped=e.result,
+            **dict((k, v) for k, v in result.items() if k != "gateway_stopped"))
+    stopped = result["gateway_stopped"] or {}
+    if unreachable is None:
         if stopped.get("killed"):
-            module.warn("bearerbox does not answer (%s): killed its unit %s (%s, processes %s), "
-                        "gone after %.2f s; it did not answer again after a start; serving state "
-                        "recorded"
-                        % (unreachable, stopped["unit"], stopped["signal"],
+            module.warn("bearerbox did not answer: killed its unit %s (%s, processes %s), gone after "
+                        "%.2f s, and started it again through its start-up guard"
+                        % (stopped["unit"], stopped["signal"],
                            ", ".join(str(pid) for pid in stopped["pids"]), stopped["seconds"]))
-        elif stopped.get("would_kill"):
-            module.warn("bearerbox does not answer (%s): a real run would kill its unit %s (%s)"
-                        % (unreachable, stopped["unit"], stopped["signal"]))
-        else:
-            module.warn("bearerbox does not answer (%s): only the serving state was recorded"
-                        % unreachable)
-        module.exit_json(changed=bool(recorded or stopped.get("killed") or stopped.get("would_kill")),
-                         bearerbox_running=False, steps=[], not_online={},
-                         elapsed=round(time.monotonic() - started, 3), **result)
-
-    stopped = result["gateway_stopped"]
-    if stopped and stopped["killed"]:
-        module.warn("bearerbox did not answer: killed its unit %s (%s, processes %s), gone after "
-                    "%.2f s, and started it again through its start-up guard"
-                    % (stopped["unit"], stopped["signal"],
+        return
+    if stopped.get("killed"):
+        module.warn("bearerbox does not answer (%s): killed its unit %s (%s, processes %s), "
+                    "gone after %.2f s; it did not answer again after a start; serving state "
+                    "recorded"
+                    % (unreachable, stopped["unit"], stopped["signal"],
                        ", ".join(str(pid) for pid in stopped["pids"]), stopped["seconds"]))
+    elif stopped.get("would_kill"):
+        module.warn("bearerbox does not answer (%s): a real run would kill its unit %s (%s)"
+                    % (unreachable, stopped["unit"], stopped["signal"]))
+    else:
+        module.warn("bearerbox does not answer (%s): only the serving state was recorded"
+                    % unreachable)
+    module.exit_json(changed=bool(recorded or stopped.get("killed") or stopped.get("would_kill")),
+                     bearerbox_running=False, steps=[], not_online={},
+                     elapsed=round(time.monotonic() - started, 3), **result)
+
+
+def serve_sets(module, admin, sets, serve, recorded, result, started):
+    """Bring links and smsboxes to what serve asks for, confirm it from the status page, exit."""
+    p = module.params
+    systemctl = module.get_bin_path("systemctl", required=True)
 
     def links_factory(links, state):
         return LinkManager(admin, links, state, p["active_dir"], p["available_dir"],
@@ -465,19 +340,30 @@ def main():
         for w in server.warnings:
             module.warn(w)
         extra = dict((k, v) for k, v in e.extra.items() if k not in result and k != "changed")
-        module.fail_json(msg=e.msg, changed=server.changed or bool(recorded), steps=server.steps,
+        module.fail_json(msg=e.msg, changed=server.changed or recorded, steps=server.steps,
                          elapsed=round(time.monotonic() - started, 3), **dict(result, **extra))
     except KannelAdminError as e:
         module.fail_json(msg="bearerbox admin interface: %s" % e, steps=server.steps,
-                         changed=server.changed or bool(recorded), **result)
+                         changed=server.changed or recorded, **result)
     for w in server.warnings:
         module.warn(w)
-    result.update(changed=server.changed or bool(recorded), bearerbox_running=True,
+    result.update(changed=server.changed or recorded, bearerbox_running=True,
                   steps=server.steps, not_online=server.not_online,
                   health=confirmation["health"], reasons=confirmation["reasons"],
                   sets=confirmation["sets"], queues=confirmation["queues"],
                   elapsed=round(time.monotonic() - started, 3))
     module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    started = time.monotonic()
+    sets, serve = checked_sets(module)
+    recorded, result = record_serving(module, serve)
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
+    stop_if_unanswering(module, admin, sets, serve, recorded, result, started)
+    serve_sets(module, admin, sets, serve, recorded, result, started)
 
 
 if __name__ == "__main__":

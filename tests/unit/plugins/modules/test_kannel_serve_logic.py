@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError
-from ansible_collections.smsgw.cluster.plugins.modules.kannel_serve import (
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import (
     Server,
     stop_unanswering_gateway,
     write_record,

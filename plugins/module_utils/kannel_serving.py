@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: SMS gateway cluster maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Serving sets on one node (smsgw.cluster.kannel_serve): the serving record, the order in which
+links and smsboxes are released and activated, and what to do when bearerbox does not answer."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import write_atomically
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import (
+    GatewayNotStopped,
+    stop_gateway,
+    unit_pids,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import held_id
+from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
+    present,
+    sweep,
+    wanted_ids,
+)
+
+
+# A bearerbox started just now (a deploy's restart) listens within ~0.2 s.
+STARTING_GRACE = 5.0
+
+
+def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_mode=False,
+                             systemctl="systemctl", sleep=None, clock=None, smsbox_units=()):
+    """(error, gateway_stopped) for a bearerbox whose status read failed with `error`.
+
+    What a bearerbox that does not answer has loaded cannot be read: when this node must stop
+    serving sets with links (`must_stop`), only a gateway that is gone surely does not serve them,
+    so its unit's processes are killed (kannel_gateway.stop_gateway). A refusal while the unit has
+    a process is a bearerbox starting: it gets STARTING_GRACE s to answer first; then error is
+    None (go on as usual). Silence (hung) gets no grace. A killed bearerbox is started again
+    (through its start-up guard) and, once it answers, error is None too. Raises GatewayNotStopped.
+    """
+    if not must_stop:
+        return error, None
+    sleep, clock = sleep or time.sleep, clock or time.monotonic
+    if error.refused and unit_pids(run, unit, systemctl)[0]:
+        deadline = clock() + STARTING_GRACE
+        while error.refused and clock() < deadline:
+            sleep(0.2)
+            try:
+                admin.status()
+                return None, None
+            except KannelUnreachable as e:
+                error = e
+    stopped = stop_gateway(unit, run, timeout=timeout, check_mode=check_mode, systemctl=systemctl,
+                           sleep=sleep, clock=clock)
+    if not stopped["killed"]:
+        return error, stopped
+    # An smsbox whose bearerbox vanished re-executes itself and then ignores SIGTERM for its
+    # unit's whole TimeoutStopSec (30 s, measured), and bearerbox's start waits for it (PartOf=).
+    # The smsboxes of the sets this node gives up go the same way; the clients' messages are in
+    # bearerbox's store already.
+    for smsbox in smsbox_units:
+        try:
+            stop_gateway(smsbox, run, timeout=timeout, systemctl=systemctl, sleep=sleep, clock=clock)
+        except GatewayNotStopped:
+            pass  # the release stops it through systemd like any other smsbox
+    # Started again at once rather than after RestartSec: the record is written, so the start-up
+    # guard loads only what it lists (stand-ins of the own links), and the release goes on here as
+    # for any running bearerbox. One that does not come back is left to the caller.
+    rc = run([systemctl, "restart", unit])[0]  # start would wait out RestartSec
+    deadline = clock() + timeout
+    while rc == 0 and clock() < deadline:
+        try:
+            admin.status()
+            stopped["restarted"] = True
+            return None, stopped
+        except KannelUnreachable as e:
+            error = e
+        sleep(0.2)
+    stopped["restarted"] = False
+    return error, stopped
+
+
+def write_record(path, sets, changed_by):
+    """serving.json, written atomically (a reader never sees half a file)."""
+    doc = {"sets": sets, "changed_by": changed_by,
+           "changed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    write_atomically(path, json.dumps(doc, indent=4, sort_keys=True) + "\n", mode=0o644)
+
+
+class Server(object):
+    """The order of operations; managers are made by the factories so unit tests can fake them."""
+
+    def __init__(self, sets, serve, own_set, links_factory, smsbox_factory, active_dir=None):
+        self.sets, self.serve, self.own = sets, list(serve), own_set
+        self.links_factory, self.smsbox_factory = links_factory, smsbox_factory
+        self.active_dir = active_dir  # None: no sweep (check mode)
+        self.steps, self.warnings, self.changed, self.not_online = [], [], False, {}
+
+    def step(self, name, target, manager):
+        """Run a link or smsbox manager; keep what it did when it did anything."""
+        try:
+            result = manager.run()
+        finally:
+            self.warnings.extend(manager.warnings)
+            if manager.actions:
+                self.steps.append({"step": name, "target": target, "actions": list(manager.actions)})
+            self.changed = self.changed or manager.changed
+        return result
+
+    def links_of(self, names):
+        return [link for name in names for link in self.sets[name]["links"]]
+
+    def run(self):
+        unserved = [name for name in sorted(self.sets) if name not in self.serve]
+        for name in unserved:
+            if self.sets[name]["smsbox"]:
+                self.step("smsbox-stop", name, self.smsbox_factory(name, "passive"))
+        if self.own in unserved and self.sets[self.own]["links"]:
+            self.step("hold", self.sets[self.own]["links"],
+                      self.links_factory(self.sets[self.own]["links"], "held"))
+        passive = self.links_of(name for name in unserved if name != self.own)
+        if passive:
+            self.step("passive", passive, self.links_factory(passive, "passive"))
+        active = self.links_of(self.serve)
+        if active:
+            result = self.step("active", active, self.links_factory(active, "active"))
+            self.not_online = result.get("not_online", {})
+        for name in self.serve:
+            if self.sets[name]["smsbox"]:
+                self.step("smsbox-start", name, self.smsbox_factory(name, "active"))
+        self.sweep()
+
+    def sweep(self):
+        """Out of active_dir with every file not wanted there now (module_utils/smsc_active.py)."""
+        if self.active_dir is None:
+            return
+        own_links = self.sets[self.own]["links"]
+        keep = wanted_ids(self.sets, self.serve, self.own,
+                          dict((link, held_id(link)) for link in own_links),
+                          present=present(self.active_dir))
+        swept = sweep(self.active_dir, keep)
+        if swept:
+            self.changed = True
+            self.steps.append({"step": "sweep", "target": self.active_dir,
+                               "actions": [{"link": name, "action": "delete-config"}
+                                           for name in swept]})
+            self.warnings.append("removed from %s what is no served link's file: %s"
+                                 % (self.active_dir, ", ".join(swept)))
