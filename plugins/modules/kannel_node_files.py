@@ -350,7 +350,7 @@ def apply(module, plans, dirs, by_path, links, link_attrs):
                 f = by_path[path]
                 write_atomically(path, f["content"], f["uid"], f["gid"], f["mode"])
     errors = config_errors(p["validate"], [(path, by_path[path]["content"]) for path in plans["checked"]],
-                   [(n, links[n]) for n in todo["write"]], p["available_dir"])
+                           [(n, links[n]) for n in todo["write"]], p["available_dir"])
     if errors:
         module.fail_json(msg="Kannel rejects %s (no Kannel configuration was written)" % "; ".join(errors),
                          changed=bool(plans["create_dirs"] or plans["fix_dirs"]

@@ -267,14 +267,15 @@ def stop_if_unanswering(module, admin, sets, serve, recorded, result, started):
     exit; when the kill brought it back, warn and return so that serving goes on."""
     p = module.params
     systemctl = module.get_bin_path("systemctl", required=True)
-    result["gateway_stopped"] = None
+    result["gateway_stopped"] = unreachable = None
     try:
         admin.status()
-        return
     except KannelUnreachable as e:
         unreachable = e
     except KannelAdminDenied as e:
         module.fail_json(msg=str(e), changed=recorded, **result)
+    if unreachable is None:
+        return
     must_stop = [name for name in sorted(sets) if name not in serve and sets[name]["links"]]
     try:
         unreachable, result["gateway_stopped"] = stop_unanswering_gateway(

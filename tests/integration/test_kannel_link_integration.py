@@ -187,10 +187,10 @@ def test_wrong_password_fails_fast_once_and_admin_stays_usable(lab, sim, ansible
     setup_links(lab, sim, ("a1",))
     lab.start_bearerbox()
     args = link_args(lab, ["a1"], "active", admin_password="wrong-secret-pw")
-    res, elapsed, stderr = ansible.module("kannel_link", args)
+    res, _, stderr = ansible.module("kannel_link", args)
     assert res["_rc"] != 0 and "Denied" in res["msg"] and "Not retried" in res["msg"]
     assert "wrong-secret-pw" not in res["_header"] + str(res) + stderr
-    assert elapsed < 6, elapsed  # ansible start-up + bearerbox's 1 s penalty, not a retry storm
+    # Not timed (a loaded machine stretches Ansible's start-up): counted through bearerbox itself.
     # Measured: bearerbox answers the Nth consecutive wrong password after N-1 s (the first at
     # once). A probe now taking about 1 s proves the module made exactly one wrong request (none:
     # 0 s; a retry: >= 2 s).
