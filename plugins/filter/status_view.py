@@ -5,19 +5,17 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: status_verdicts
-short_description: Add each cluster's verdict to status.yml's report
+name: status_fleet
+short_description: The fleet view of status.yml's report
 description:
-  - Adds C(verdict) (normal, taken over, node down, degraded) to each cluster of the report and
-    C(verdicts) (cluster -> verdict) to the report.
-  - The same plugin file has C(status_fleet_lines) (the fleet summary, one line per cluster, of a
-    report with verdicts; option I(selected) names a cluster the report was limited to) and
-    C(status_detailed) (the clusters whose tables status.yml prints: all of a one-cluster report, else
-    those not normal or whose cluster lock is held).
+  - Adds each cluster's C(verdict) (normal, taken over, node down, degraded) to the report, and a
+    C(verdicts) map (cluster to verdict).
+  - Returns the report, the fleet summary (one line per cluster), and the clusters whose tables
+    status.yml prints (all of a one-cluster report, else those not normal or whose lock is held).
 positional: selected
 options:
   _input:
-    description: status.yml's report (C(clusters)).
+    description: The report of status.yml (its C(clusters)).
     type: dict
     required: true
   selected:
@@ -28,31 +26,23 @@ options:
 EXAMPLES = r"""
 - name: One line per cluster
   ansible.builtin.debug:
-    msg: "{{ status_report | smsgw.cluster.status_verdicts | smsgw.cluster.status_fleet_lines }}"
+    msg: "{{ (report | smsgw.cluster.status_fleet).lines }}"
 """
 
 RETURN = r"""
 _value:
-  description: The report with verdicts.
+  description: C(report) (the report with verdicts), C(lines) (the fleet summary) and C(detailed)
+    (the clusters to show in full).
   type: dict
 """
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.status_view import detailed, fleet_lines, with_verdicts
+from ansible_collections.smsgw.cluster.plugins.module_utils.status_view import fleet_view
 
 
-def status_verdicts(report):
-    return with_verdicts(report)
-
-
-def status_fleet_lines(report, selected=None):
-    return fleet_lines(report, selected)
-
-
-def status_detailed(report):
-    return detailed(report)
+def status_fleet(report, selected=None):
+    return fleet_view(report, selected)
 
 
 class FilterModule:
     def filters(self):
-        return {"status_verdicts": status_verdicts, "status_fleet_lines": status_fleet_lines,
-                "status_detailed": status_detailed}
+        return {"status_fleet": status_fleet}

@@ -83,3 +83,10 @@ def detailed(report):
     if len(clusters) == 1:
         return clusters
     return [c for c in clusters if c['verdict'] != NORMAL or c.get('lock', {}).get('held')]
+
+
+def fleet_view(report, selected=None):
+    """Everything status.yml shows: {'report': the report with verdicts (its JSON), 'lines': the
+    fleet summary, 'detailed': the clusters whose tables follow}."""
+    report = with_verdicts(report)
+    return {'report': report, 'lines': fleet_lines(report, selected), 'detailed': detailed(report)}

@@ -80,3 +80,10 @@ def test_details_of_the_clusters_that_are_not_normal():
     assert [c["cluster"] for c in sv.detailed(r)] == ["lyon", "held"]
     # a single cluster (a one-cluster inventory, or -e cluster=NAME) always gets its table
     assert [c["cluster"] for c in sv.detailed(report(NORMAL))] == ["paris"]
+
+
+def test_the_fleet_view_is_the_report_with_verdicts_its_lines_and_details():
+    view = sv.fleet_view({"clusters": copy.deepcopy([NORMAL, NODE_DOWN])}, None)
+    assert view["report"]["verdicts"] == {"paris": "normal", "nice": "node down"}
+    assert view["lines"][0] == "2 clusters: 1 normal, 1 node down"
+    assert [c["cluster"] for c in view["detailed"]] == ["nice"]
