@@ -67,6 +67,11 @@ def _unsafe(value):
     return any(u in text for u in KANNEL_UNSAFE)
 
 
+def _ip_of(service_address):
+    """The address of an 'address/prefix' service address."""
+    return str(service_address).split('/', maxsplit=1)[0]
+
+
 def _escaped(value):
     """A name as shown in a message: JSON-escaped, so a newline in it cannot split the message."""
     return json.dumps(str(value))[1:-1]
@@ -117,7 +122,7 @@ class Fleet:
             if isinstance(sets, dict):
                 for other_set, other in sets.items():
                     if isinstance(other, dict) and other.get('service_address') is not None:
-                        self.service_addresses.append((host, str(other['service_address']).split('/')[0],
+                        self.service_addresses.append((host, _ip_of(other['service_address']),
                                                        "set '%s' of cluster '%s'" % (other_set, hv.get('kannel_cluster', '?'))))
 
     def node_default(self, hv, var):
@@ -346,7 +351,7 @@ class _Cluster:
         # the service addresses of the other clusters of the inventory
         self.elsewhere = dict((address, whose) for host, address, whose in self.fleet.service_addresses
                               if host not in self.members)
-        self.own_service_ips = [str(c['service_address']).split('/')[0] for c in sets.values()
+        self.own_service_ips = [_ip_of(c['service_address']) for c in sets.values()
                                 if isinstance(c, dict) and c.get('service_address') is not None]
         self.links_by_id = dict((link.get('id'), link) for link in self.hv.get('kannel_links') or [])
         self.users, self.ports, self.addresses = [], [], {}
