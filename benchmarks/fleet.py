@@ -202,16 +202,18 @@ def render(rows, deployed_before):
              "Command: `.venv/bin/python benchmarks/fleet.py --write`." % (machine(), deployed_before), "",
              head, "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        cells = ["%.1f / %.1f / %.2f" % (r[k][0], r[k][1], r[k][1] / r["nodes"]) if r[k] else "not measured"
+        cells = ["%.1f / %.1f / %.2f" % (r[k][0], r[k][1], r[k][1] / r["nodes"]) if r.get(k) else "not measured"
                  for k in ("first", "again", "status", "takeover")]
-        lines.append("| %d (%d) | %s | %d |" % (r["clusters"], r["nodes"], " | ".join(cells), r["other_binds"]))
+        binds = "-" if r.get("other_binds") is None else str(r["other_binds"])
+        lines.append("| %d (%d) | %s | %s |" % (r["clusters"], r["nodes"], " | ".join(cells), binds))
     one = rows[0]
     lines.append("")
     for r in rows[1:]:
-        lines.append("- %d clusters / 1: deploy with nothing to change %.2fx (target <= 2x), status %.2fx "
-                     "(target <= 2x), takeover %.2fx (target <= 1.2x)."
-                     % (r["clusters"], r["again"][0] / one["again"][0], r["status"][0] / one["status"][0],
-                        r["takeover"][0] / one["takeover"][0]))
+        ratios = ["%s %s" % (what, "%.2fx wall, %.2fx CPU" % (r[k][0] / one[k][0], r[k][1] / one[k][1])
+                             if r.get(k) else "not measured") + " (target <= %s)" % target
+                  for what, k, target in (("deploy with nothing to change", "again", "2x"),
+                                          ("status", "status", "2x"), ("takeover", "takeover", "1.2x"))]
+        lines.append("- %d clusters / 1: %s." % (r["clusters"], "; ".join(ratios)))
     return "\n".join(lines) + "\n"
 
 
