@@ -50,14 +50,16 @@ class Run:
 class Cluster:
     """The scenario's two nodes, as its inventory describes them."""
 
-    def __init__(self, scenario_dir, inventory=None):
-        """inventory: another inventory of the same nodes (the benchmarks reach them over SSH)."""
+    def __init__(self, scenario_dir, inventory=None, name=None):
+        """inventory: another inventory of the same nodes (the benchmarks reach them over SSH);
+        name: the cluster, when the inventory has several (default: its first)."""
         repo = os.path.dirname(os.path.dirname(scenario_dir))
         self.repo = repo
         self.inventory = inventory or os.path.join(scenario_dir, "inventory")
         with open(os.path.join(self.inventory, "hosts.yml"), encoding="utf-8") as fh:
             groups = yaml.safe_load(fh)["all"]["children"]["kannel_nodes"]["children"]
-        (cluster_name, cluster), = groups.items()
+        cluster_name = name or next(iter(groups))
+        cluster = groups[cluster_name]
         with open(os.path.join(self.inventory, "group_vars", cluster_name, "main.yml"),
                   encoding="utf-8") as fh:
             self.vars = yaml.safe_load(fh)

@@ -29,8 +29,11 @@ import yaml
 from story import Cluster
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLUSTER = Cluster(SCENARIO)
+CLUSTER = Cluster(SCENARIO)  # awx_cluster, the one the jobs switch
 NODE_1, NODE_2 = CLUSTER.nodes
+# the rest of the fleet: untouched by the jobs on CLUSTER, shown by the status job
+OTHERS = [Cluster(SCENARIO, name=name) for name in ("awx_b", "awx_c")]
+FLEET = [CLUSTER] + OTHERS
 REPO = CLUSTER.repo
 sys.path.insert(0, os.path.join(REPO, "collections"))
 from ansible_collections.smsgw.cluster.plugins.filter.awx_survey import node_survey  # noqa: E402
@@ -147,19 +150,37 @@ def test_survey_offers_exactly_the_inventory_nodes(awx):
 def test_deploy_job(awx):
     run = run_ok(awx, "deploy.yml")
     report = run.artifacts["smsgw_deploy"]
-    assert sorted(report) == [NODE_1, NODE_2]
-    for node in CLUSTER.nodes:
-        assert report[node]["cluster"] == CLUSTER.name
-        assert report[node]["serves"] == [node]
-        assert report[node]["health"] == "healthy", report[node]
-        assert set(report[node]["links"]) == set(CLUSTER.links[node])
-    CLUSTER.wait_serving(NODE_1, [NODE_1])
-    CLUSTER.wait_serving(NODE_2, [NODE_2])
+    assert sorted(report) == sorted(n for c in FLEET for n in c.nodes)
+    for cluster in FLEET:
+        for node in cluster.nodes:
+            assert report[node]["cluster"] == cluster.name
+            assert report[node]["serves"] == [node]
+            assert report[node]["health"] == "healthy", report[node]
+            assert set(report[node]["links"]) == set(cluster.links[node])
+    for cluster in FLEET:
+        for node in cluster.nodes:
+            cluster.wait_serving(node, [node])
+
+
+def status_of_the_fleet(awx, **verdicts):
+    """The status job: one line per cluster first, the verdicts in its artifacts, the table of each
+    cluster that is not normal. verdicts: the clusters expected not normal."""
+    run = run_ok(awx, "status.yml")
+    status = run.artifacts["status"]
+    expected = dict((c.name, verdicts.get(c.name, "normal")) for c in FLEET)
+    assert status["verdicts"] == expected
+    assert [c["cluster"] for c in status["clusters"]] == sorted(expected)
+    said = " ".join(run.out.split())
+    assert "3 clusters: " in said, run.out
+    for name, verdict in expected.items():
+        assert "%s %s " % (name, verdict.upper() if verdict != "normal" else verdict) in said, run.out
+        assert (("Cluster %s: " % name) in run.out) == (verdict != "normal"), run.out
+    return dict((c["cluster"], c) for c in status["clusters"])
 
 
 def test_status_job_normal(awx):
-    cluster, = run_ok(awx, "status.yml").artifacts["status"]["clusters"]
-    assert cluster["cluster"] == CLUSTER.name and cluster["normal"] is True
+    cluster = status_of_the_fleet(awx)[CLUSTER.name]
+    assert cluster["normal"] is True
     assert {s["set"]: s["active_on"] for s in cluster["sets"]} == {NODE_1: [NODE_1], NODE_2: [NODE_2]}
 
 
@@ -187,7 +208,13 @@ def test_bad_survey_answer_changes_nothing(awx, playbook, given, expected):
     assert serving_files() == before
 
 
+def binds_of(clusters):
+    accounts = set(a for c in clusters for a in c.accounts)
+    return [e for e in CLUSTER.sim("/events") if e["event"] == "bind" and e.get("account") in accounts]
+
+
 def test_takeover_job_of_a_killed_node(awx):
+    others_bound = binds_of(OTHERS)
     CLUSTER.kill(NODE_1)
     run = run_ok(awx, "takeover.yml", answers(awx, "takeover.yml", NODE_1))
     result = run.artifacts["takeover"]
@@ -196,6 +223,10 @@ def test_takeover_job_of_a_killed_node(awx):
     assert set(result["moved"]) == set(CLUSTER.links[NODE_1]) | {"smsbox " + NODE_1}
     assert result["check_mode"] is False and result["duration_seconds"] > 0
     CLUSTER.wait_serving(NODE_2, [NODE_1, NODE_2])
+    # the rest of the fleet was not touched, and the status job says which cluster is taken over
+    cluster = status_of_the_fleet(awx, **{CLUSTER.name: "taken over"})[CLUSTER.name]
+    assert {s["set"]: s["active_on"] for s in cluster["sets"]} == {NODE_1: [NODE_2], NODE_2: [NODE_2]}
+    assert binds_of(OTHERS) == others_bound
 
 
 def test_failback_job(awx):

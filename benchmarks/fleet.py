@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Benchmark: a fleet of 1, 5 and 10 two-node clusters in one inventory, over SSH on the lab.
+
+    .venv/bin/python benchmarks/fleet.py [--sizes 1,5,10] [--runs 1] [--write]
+    .venv/bin/python benchmarks/fleet.py --up N      # only make the fleet's containers + inventory
+    .venv/bin/python benchmarks/fleet.py --down      # remove the fleet's containers
+
+Lab containers `fleet-cN-a` / `fleet-cN-b` (image localhost/smsgw-lab-debian12, network smsgw-lab,
+10.213.74.100 + 2(N-1) and + 1), reached over SSH with the lab's key as real hosts. One provider
+simulator in this process (10.213.74.1:2790, any account) serves every cluster: 2 links and 2 client
+accounts per set. For each fleet size, one run each of: the first deploy (of the clusters not
+deployed yet), deploy with nothing to change, status.yml, and a takeover of one node of cluster 1
+(its node killed with `podman kill`; timed from the playbook's start to the last of its links
+bound from the peer, or the playbook's end if later) while the binds of every other cluster are
+counted (they must stay untouched); then the node is started and failed back (not timed).
+Wall-clock and the controller's CPU seconds (user + system of ansible-playbook and every process
+it started, from resource.getrusage(RUSAGE_CHILDREN)) are reported, the CPU also per node.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import BIN, REPO, connection_vars, machine, publish
+
+sys.path.insert(0, os.path.join(REPO, "lab"))
+import smsc_sim  # noqa: E402
+
+SECTION = "## Fleets: 1, 5 and 10 clusters in one inventory"
+# Each fleet size's row, kept across runs (a size can be measured again alone: --sizes 10)
+RESULTS = os.path.join(REPO, "benchmarks", "results", "fleet.json")
+SIM_LISTEN = ("10.213.74.1", 2790)
+IMAGE = "localhost/smsgw-lab-debian12"
+CAPS = "SYS_PTRACE,NET_ADMIN,NET_RAW"
+ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+           ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections"),
+           CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"), ANSIBLE_NOCOLOR="1",
+           PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+
+
+def nodes_of(cluster):
+    """{node name: (container, address)} of cluster number `cluster` (1-based)."""
+    base = 100 + 2 * (cluster - 1)
+    return dict(("c%d-%s" % (cluster, side), ("fleet-c%d-%s" % (cluster, side), "10.213.74.%d" % (base + i)))
+                for i, side in enumerate("ab"))
+
+
+def podman(*args, check=True):
+    return subprocess.run(["podman"] + list(args), env=ENV, check=check, capture_output=True, text=True)
+
+
+def up(clusters):
+    """Create (or start) the containers of clusters 1..clusters and authorise the lab key."""
+    made = []
+    for c in range(1, clusters + 1):
+        for node, (container, ip) in nodes_of(c).items():
+            state = podman("container", "inspect", container, "--format", "{{.State.Status}}",
+                           check=False).stdout.strip()
+            if state == "running":
+                continue
+            if state:
+                podman("start", container)
+            else:
+                podman("run", "-d", "--name", container, "--hostname", node, "--systemd=always",
+                       "--cap-add", CAPS, "--network", "smsgw-lab", "--ip", ip, IMAGE)
+                subprocess.run(["ip", "neigh", "flush", "to", ip], check=False, capture_output=True)
+            made.append(container)
+    for container in made:
+        wait_booted(container)
+    if made:
+        subprocess.run([os.path.join(REPO, "scripts", "lab"), "ssh-access"] + made, env=ENV, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def down():
+    names = podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    fleet = [n for n in names if n.startswith("fleet-c")]
+    if fleet:
+        podman("rm", "-f", "-t", "0", *fleet)
+
+
+def wait_booted(container):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state = podman("exec", container, "systemctl", "is-system-running", check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("%s did not boot" % container)
+
+
+def cluster_vars(c, sim=SIM_LISTEN):
+    """One cluster's group vars: 2 links and 2 client accounts per set."""
+    links, sets = [], {}
+    for port, node in zip((13013, 13014), sorted(nodes_of(c))):
+        ids = ["%s-l%d" % (node, i) for i in (1, 2)]
+        links += [{"id": i, "home": node, "host": sim[0], "port": sim[1], "username": i.replace("-", ""),
+                   "password": "pw", "reconnect_delay": 5} for i in ids]
+        sets[node] = {"sendsms_port": port, "accounts": [
+            {"username": "%s-client%d" % (node, i), "password": "cl-secret", "links": [link]}
+            for i, link in enumerate(ids, 1)]}
+    return {"kannel_cluster": "fleet_c%d" % c, "kannel_admin_password": "fleet-admin-pw",
+            "kannel_status_password": "fleet-status-pw", "kannel_links": links,
+            "kannel_client_sets": sets}
+
+
+def write_inventory(clusters, root=None):
+    root = root or tempfile.mkdtemp(prefix="fleet-inv-%d-" % clusters)
+    children = {}
+    for c in range(1, clusters + 1):
+        children["fleet_c%d" % c] = {
+            "hosts": dict((node, {"ansible_host": ip, "kannel_cluster_address": ip})
+                          for node, (_, ip) in nodes_of(c).items()),
+            "vars": cluster_vars(c)}
+    with open(os.path.join(root, "hosts.yml"), "w") as f:
+        json.dump({"all": {"children": {"kannel_nodes": {"vars": connection_vars("ssh"),
+                                                         "children": children}}}}, f, indent=1)
+    return root
+
+
+def playbook(inventory, name, *args):
+    """Run a playbook -> dict(rc, out, start, end, cpu) with cpu the controller's CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time()
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", inventory, name] + list(args),
+                          cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    end = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"rc": proc.returncode, "out": proc.stdout, "start": start, "end": end, "cpu": cpu}
+
+
+def ok(res, what):
+    if res["rc"] != 0:
+        raise RuntimeError("%s failed (rc=%d):\n%s" % (what, res["rc"], res["out"][-8000:]))
+    return res
+
+
+def binds(sim, since, accounts=None):
+    return [e for e in sim.events() if e["event"] == "bind" and e["t"] >= since
+            and (accounts is None or e["account"] in accounts)]
+
+
+def takeover(inventory, sim, clusters):
+    """Kill c1-a, take it over; -> (seconds until its links were bound from c1-b, cpu, other binds)."""
+    failed, (container, ip) = "c1-a", nodes_of(1)["c1-a"]
+    peer_ip = nodes_of(1)["c1-b"][1]
+    accounts = {"c1al1", "c1al2"}
+    for s in sim.state()["sessions"]:
+        if s["bound"] and s["peer"].startswith(ip + ":"):
+            sim.kick(s["account"])
+    podman("kill", container)
+    res = ok(playbook(inventory, "takeover.yml", "-e", "failed=" + failed), "takeover.yml")
+    try:
+        bound = sim.wait_for(lambda: (lambda b: max(b.values()) if len(b) == 2 else None)(
+            dict((e["account"], e["t"]) for e in binds(sim, res["start"], accounts)
+                 if e["peer"].split(":")[0] == peer_ip)), timeout=60, interval=0.1)
+    except TimeoutError:
+        bound = None
+    others = [e for e in binds(sim, res["start"]) if not e["account"].startswith("c1")]
+    seconds = float("inf") if bound is None else max(bound, res["end"]) - res["start"]
+    podman("start", container)
+    wait_booted(container)
+    ok(playbook(inventory, "failback.yml", "-e", "node=" + failed), "failback.yml")
+    return seconds, res["cpu"], len(others)
+
+
+def one_size(clusters, sim, reuse):
+    up(clusters)
+    inventory = write_inventory(clusters)
+    row = {"clusters": clusters, "nodes": 2 * clusters, "first": None}
+    if not reuse:
+        first = ok(playbook(inventory, "deploy.yml"), "first deploy of %d clusters" % clusters)
+        row["first"] = (first["end"] - first["start"], first["cpu"])
+    again = ok(playbook(inventory, "deploy.yml"), "deploy again")
+    row["again"] = (again["end"] - again["start"], again["cpu"])
+    status = ok(playbook(inventory, "status.yml"), "status.yml")
+    row["status"] = (status["end"] - status["start"], status["cpu"])
+    seconds, cpu, others = takeover(inventory, sim, clusters)
+    row["takeover"] = (seconds, cpu)
+    row["other_binds"] = others
+    print(json.dumps(row), flush=True)
+    saved = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
+    saved[str(clusters)] = row
+    with open(RESULTS, "w") as f:
+        json.dump(saved, f, indent=1, sort_keys=True)
+    return row
+
+
+def render(rows, deployed_before):
+    head = ("| clusters (nodes) | first deploy | deploy, nothing to change | status.yml | "
+            "takeover in cluster 1 | binds in the other clusters during the takeover |")
+    lines = [SECTION, "",
+             "Lab: %s. Fleet clusters of two Debian 12 containers reached over SSH (pipelining, "
+             "ControlPersist, forks = 10 from ansible.cfg), 2 links and 2 client accounts per set, one "
+             "provider simulator for all. One run each. Each cell: wall-clock s / controller CPU s "
+             "(ansible-playbook and its workers, user + system) / CPU s per node. First deploy: %s. "
+             "Command: `.venv/bin/python benchmarks/fleet.py --write`." % (machine(), deployed_before), "",
+             head, "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        cells = ["%.1f / %.1f / %.2f" % (r[k][0], r[k][1], r[k][1] / r["nodes"]) if r.get(k) else "not measured"
+                 for k in ("first", "again", "status", "takeover")]
+        binds = "-" if r.get("other_binds") is None else str(r["other_binds"])
+        lines.append("| %d (%d) | %s | %s |" % (r["clusters"], r["nodes"], " | ".join(cells), binds))
+    one = rows[0]
+    lines.append("")
+    for r in rows[1:]:
+        ratios = ["%s %s" % (what, "%.2fx wall, %.2fx CPU" % (r[k][0] / one[k][0], r[k][1] / one[k][1])
+                             if r.get(k) else "not measured") + " (target <= %s)" % target
+                  for what, k, target in (("deploy with nothing to change", "again", "2x"),
+                                          ("status", "status", "2x"), ("takeover", "takeover", "1.2x"))]
+        lines.append("- %d clusters / 1: %s." % (r["clusters"], "; ".join(ratios)))
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--sizes", default="1,5,10")
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--up", type=int, help="make the containers of N clusters, print an inventory, exit")
+    ap.add_argument("--down", action="store_true", help="remove the fleet's containers, exit")
+    ap.add_argument("--keep", action="store_true", help="keep the containers after the benchmark")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep deployed fleet containers and skip the first deploys (measured before)")
+    a = ap.parse_args()
+    if a.down:
+        down()
+        return
+    if a.up:
+        up(a.up)
+        print(write_inventory(a.up))
+        return
+    sizes = [int(x) for x in a.sizes.split(",")]
+    if not a.reuse:
+        down()  # a first deploy on fresh containers
+    up(max(sizes))  # the simulator's address exists once a container is on the network
+    sim = smsc_sim.SmscSimulator(listen=SIM_LISTEN, control=None, accounts=None,
+                                 events_path=os.path.join(REPO, ".lab", "bench-fleet-events.jsonl"))
+    sim.start()
+    try:
+        for n in sizes:
+            one_size(n, sim, a.reuse)
+    finally:
+        sim.stop()
+        if not a.keep:
+            down()
+    rows = sorted(json.load(open(RESULTS)).values(), key=lambda r: r["clusters"])
+    publish(render(rows, "not measured (--reuse: the fleet was deployed before)" if a.reuse else
+                   "fresh containers for 1; for 5 and 10 the clusters not deployed before (the others have "
+                   "nothing to change)"), a.write)
+
+
+if __name__ == "__main__":
+    main()
