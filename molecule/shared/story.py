@@ -71,12 +71,17 @@ class Cluster:
                       for n in self.nodes}
         self.accounts = {link["username"] for link in self.vars["kannel_links"]}
         self.sim_control = "http://" + os.environ["SMSGW_SIM_CONTROL"]
-        self.env = dict(os.environ,
-                        ANSIBLE_CONFIG=os.path.join(repo, "ansible.cfg"),
-                        ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, "collections"),
-                        CONTAINERS_CONF=os.path.join(repo, "lab", "containers.conf"),
-                        ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+        self.env = self._environment(repo)
         self.sent = []  # every text a gateway accepted: each must reach the provider exactly once
+
+    @staticmethod
+    def _environment(repo):
+        """The environment the playbooks run in, as an operator's shell in the repository has it."""
+        return dict(os.environ,
+                    ANSIBLE_CONFIG=os.path.join(repo, "ansible.cfg"),
+                    ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, "collections"),
+                    CONTAINERS_CONF=os.path.join(repo, "lab", "containers.conf"),
+                    ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
 
     def peer(self, node):
         return next(n for n in self.nodes if n != node)
@@ -375,6 +380,30 @@ class Cluster:
         """Per account: how often it was bound and unbound so far (a flap moves both)."""
         return {a: (v["binds_total"], v["unbinds"], v["disconnects"])
                 for a, v in self.sim("/state")["accounts"].items()}
+
+
+class MoleculeCluster(Cluster):
+    """A scenario whose inventory molecule generates from its molecule.yml (`default`): the same
+    tools, the cluster read from molecule.yml, the playbooks run against molecule's inventory."""
+
+    def __init__(self, scenario_dir, inventory):  # pylint: disable=super-init-not-called
+        """inventory: molecule's generated inventory (MOLECULE_INVENTORY_FILE in a verifier)."""
+        with open(os.path.join(scenario_dir, "molecule.yml"), encoding="utf-8") as fh:
+            molecule = yaml.safe_load(fh)
+        spec = molecule["provisioner"]["inventory"]
+        self.repo = os.path.dirname(os.path.dirname(scenario_dir))
+        self.inventory = inventory
+        self.name = next(g for g in molecule["platforms"][0]["groups"] if g != "kannel_nodes")
+        self.vars = spec["group_vars"][self.name]
+        self.nodes = sorted(p["name"] for p in molecule["platforms"])
+        self.address = {n: spec["host_vars"][n]["kannel_cluster_address"] for n in self.nodes}
+        self.sets = self.vars["kannel_client_sets"]
+        self.links = {n: [link["id"] for link in self.vars["kannel_links"] if link["home"] == n]
+                      for n in self.nodes}
+        self.accounts = {link["username"] for link in self.vars["kannel_links"]}
+        self.sim_control = "http://" + molecule["provisioner"]["env"]["SMSGW_SIM_CONTROL"]
+        self.env = self._environment(self.repo)
+        self.sent = []
 
 
 class ClientProbe:
