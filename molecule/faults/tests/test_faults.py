@@ -23,8 +23,9 @@ import shutil
 import time
 
 import pytest
+import yaml
 
-from story import BEARERBOX, GUARD, BindWatch, Cluster, Witness
+from story import BEARERBOX, GUARD, BindWatch, ClientUrls, Cluster, Receipts, Witness
 from watcher import Watcher
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,6 +49,13 @@ KNOWN_OVERLAPS = []
 WITNESS_HOST = "10.213.74.1"
 WATCH_DIR = os.path.join(CLUSTER.repo, ".lab", "faults-watch")  # inventory/host_vars/localhost.yml
 WATCHER = Watcher(CLUSTER, os.path.join(WATCH_DIR, "smsgw-watch"), WATCH_DIR)
+# The cluster's delivery-report store (inventory group kannel_dlr_stores) and the clients' dlr-urls.
+STORE = "faults-store"
+with open(os.path.join(CLUSTER.inventory, "group_vars", "all", "dlr_store.yml"), encoding="utf-8") as _fh:
+    STORE_ADDRESS = yaml.safe_load(_fh)["kannel_dlr_store"]["host"]
+CLIENT_URLS = ClientUrls(WITNESS_HOST, 2798)
+RECEIPTS = Receipts(CLUSTER, CLIENT_URLS)
+STATUS_FILE = os.path.join(CLUSTER.repo, "artifacts", "status-faults.json")
 
 
 class Fault:
@@ -763,6 +771,61 @@ def test_fault11b_isolated_node_taken_over_by_the_watcher_after_it_gave_up_its_s
     ends_normal(fault, texts)
     watcher.action("arm")  # as the watcher's decision line tells the operator, after failback
     assert watcher.state()["mode"] == "armed", watcher.state()
+
+
+def redis_server(action):
+    CLUSTER.exec_ok(STORE, "systemctl", action, "redis-server")
+
+
+def test_fault12_dlr_store_down_stalls_both_nodes_and_loses_nothing(fault):
+    # What the README's "store down" row says, measured: clients go on sending with receipts while
+    # the store is down; a node whose bearerbox restarts meanwhile stays down (its start-up guard
+    # still runs first); when the store is back every message goes out once and every receipt
+    # reaches its client once.
+    for node in CLUSTER.nodes:
+        RECEIPTS.assert_reported_through(RECEIPTS.send(CLUSTER.address[node], node, node), node)
+    stopped = time.time()
+    redis_server("stop")
+    try:
+        during = [RECEIPTS.send(CLUSTER.address[n], n, "store down") for _ in range(3)
+                  for n in CLUSTER.nodes]  # accepted (202): smsbox does not wait for the store
+        time.sleep(10)  # a few receipts' worth: the provider's come 1 s after each submit
+        fault.notes["accepted_while_store_down"] = len(during)
+        fault.notes["reached_provider_while_store_down"] = sum(CLUSTER.arrivals(during).values())
+        fault.notes["receipts_to_clients_while_store_down"] = sum(
+            len(CLIENT_URLS.calls(RECEIPTS.asked[t])) for t in during)
+        status = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
+        said = " ".join(status.out.split())
+        fault.notes["status_seconds_while_store_down"] = round(status.seconds, 1)
+        report = json.load(open(STATUS_FILE))["clusters"][0]
+        fault.notes["health_while_store_down"] = {n["node"]: n["health"] for n in report["nodes"]}
+        assert "the DLR store (redis at %s:6379) does not answer" % STORE_ADDRESS in said, status.out
+        # bearerbox restarted meanwhile: the start-up guard runs, bearerbox does not come up
+        restarted = time.time()
+        CLUSTER.exec_ok(NORTH, "systemctl", "restart", "--no-block", BEARERBOX)
+        CLUSTER.wait_until("north's start-up guard to run and bearerbox to fail",
+                           lambda: "PANIC" in CLUSTER.journal_since(NORTH, BEARERBOX, restarted)
+                           or "database pool has no connections" in
+                           CLUSTER.exec_ok(NORTH, "tail", "-n", "20", BEARERBOX_LOG), 60)
+        journal = CLUSTER.journal_since(NORTH, BEARERBOX, restarted)
+        fault.notes["north_journal_after_restart"] = journal.splitlines()[-8:]
+        assert "kannel-cluster-guard:" in journal, journal
+        fault.notes["north_bearerbox_while_store_down"] = CLUSTER.unit_state(NORTH, BEARERBOX)
+    finally:
+        redis_server("start")
+    back = time.time()
+    fault.notes["store_down_seconds"] = round(back - stopped, 1)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node], timeout=60)
+    fault.notes["serving_again_after_store_back_s"] = round(time.time() - back, 1)
+    CLUSTER.assert_delivered_once(during, timeout=60)
+    for text in during:
+        CLIENT_URLS.wait_calls(RECEIPTS.asked[text], 1, 60)
+    fault.notes["all_receipts_after_store_back_s"] = round(time.time() - back, 1)
+    time.sleep(6)  # the provider's resends of receipts not answered during the outage come by now
+    RECEIPTS.assert_each_reported_once()
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_delivered_once(send_home())
 
 
 def test_every_accepted_message_arrived_exactly_once_and_nothing_bound_twice():
