@@ -13,13 +13,11 @@ dlr-url. Figures per storage:
 --write replaces the "Delivery reports" section of BENCHMARKS.md.
 """
 import concurrent.futures
-import http.server
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -28,44 +26,14 @@ from benchlib import REPO, arguments, machine, publish
 
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "lab"))
+sys.path.insert(0, os.path.join(REPO, "molecule", "shared"))
 import smsc_sim  # noqa: E402
 from kannel_harness import KannelLab, RedisServer  # noqa: E402
+from story import ClientUrls  # noqa: E402
 
 LINK, SET = "a1", "node-a"
 ACCOUNT, ACCOUNT_PW = "acct-a1", "pw-a1"
 CLIENTS = 8
-
-
-class DlrUrl:
-    """Loopback dlr-url: the time of every call, by message tag."""
-
-    def __init__(self):
-        calls = self.calls = {}
-        lock = threading.Lock()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                tag = urllib.parse.urlsplit(self.path).path.rsplit("/", 1)[1]
-                with lock:
-                    calls.setdefault(tag, []).append(time.time())
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def send(lab, dlr, i):
@@ -91,7 +59,7 @@ def one_run(storage, count, root):
     sim.start()
     redis = RedisServer(os.path.join(root, "redis")).start() if storage == "redis" else None
     lab = KannelLab(os.path.join(root, storage), dlr=redis)
-    dlr = DlrUrl()
+    dlr = ClientUrls("127.0.0.1", 0)
     try:
         lab.write_core(routes=[(SET, [LINK])])
         lab.add_smpp_link(LINK, sim.port, username=ACCOUNT, password=ACCOUNT_PW, active=True)
@@ -103,18 +71,19 @@ def one_run(storage, count, root):
         with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
             accepted = list(pool.map(lambda i: send(lab, dlr, i), range(count)))
         deadline = time.time() + 600
-        while len(dlr.calls) < count and time.time() < deadline:
+        while len(dlr.times()) < count and time.time() < deadline:
             time.sleep(0.2)
         time.sleep(2)  # a second call of any message would come by now
-        assert len(dlr.calls) == count, "%s: %d of %d receipts reached the client" % (
-            storage, len(dlr.calls), count)
-        twice = [t for t, calls in dlr.calls.items() if len(calls) != 1]
+        calls = {path.rsplit("/", 1)[1]: times for path, times in dlr.times().items()}
+        assert len(calls) == count, "%s: %d of %d receipts reached the client" % (
+            storage, len(calls), count)
+        twice = [t for t, times in calls.items() if len(times) != 1]
         assert not twice, "%s: dlr-url called more than once for %s" % (storage, twice[:5])
         ids = {m["message_id"]: m["text"].split()[-1] for m in sim.messages()}
         receipt_at = {ids[e["message_id"]]: e["t"] for e in sim.events() if e["event"] == "receipt"}
-        latency = [dlr.calls[tag][0] - receipt_at[tag] for tag in dlr.calls]
-        first_call = min(c[0] for c in dlr.calls.values())
-        last_call = max(c[0] for c in dlr.calls.values())
+        latency = [calls[tag][0] - receipt_at[tag] for tag in calls]
+        first_call = min(c[0] for c in calls.values())
+        last_call = max(c[0] for c in calls.values())
         return {"storage": storage, "accepted_per_s": count / (max(accepted) - started),
                 "receipts_per_s": count / (last_call - first_call),
                 "all_receipts_s": last_call - started,

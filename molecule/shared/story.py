@@ -380,7 +380,8 @@ class Cluster:
 
 class ClientUrls:
     """The URLs a gateway calls back for its clients (dlr-url, an sms-service's get-url), served
-    on the lab host (the lab bridge's address, which the nodes reach): every call is recorded."""
+    on the lab host (the lab bridge's address, which the nodes reach; port 0: any free one, see
+    base): every call is recorded with its time."""
 
     def __init__(self, host, port):
         calls = self._calls = []
@@ -401,15 +402,28 @@ class ClientUrls:
         class Server(http.server.ThreadingHTTPServer):
             allow_reuse_address = True
             daemon_threads = True
+            request_queue_size = 128  # smsbox calls back many at once in a burst
 
-        self.base = "http://%s:%d" % (host, port)
         self.server = Server((host, port), Handler)
+        self.base = "http://%s:%d" % (host, self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def calls(self, path):
         """The queries of every call of `path`, oldest first."""
         with self._lock:
             return [query for _t, p, query in self._calls if p == path]
+
+    def times(self):
+        """{path: [time of each call, oldest first]}."""
+        found = {}
+        with self._lock:
+            for t, p, _q in self._calls:
+                found.setdefault(p, []).append(t)
+        return found
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
     def paths(self, prefix):
         with self._lock:
