@@ -95,7 +95,7 @@ notes:
   - C(down) means the admin interface does not answer or the gateway is shutting down;
     C(degraded) covers a suspended or isolated gateway and the expectation checks above, and an
     admin interface that does not answer while the external O(dlr_store) does not answer either
-    (bearerbox waits for its store: the store is the fault, and the peer shares it).
+    (bearerbox waits for its store, so the store is the fault, and the peer shares it).
 seealso:
   - module: smsgw.cluster.kannel_link
 """
