@@ -50,7 +50,10 @@ Control API (``--control``, loopback only; every answer is JSON)::
     POST /receipts               {"delay": x|null, "stat": "DELIVRD"|"UNDELIV"|...} -> how later
                                  submits that ask for a receipt are answered (as
                                  ``--receipt-delay``/``--receipt-stat``, see below); answers
-                                 {"receipts": {"delay", "stat"}}; /reset restores the start values
+                                 {"receipts": {"delay", "stat", "hold"}}; /reset restores the
+                                 start values. {"hold": true} keeps every receipt that falls due
+                                 (as if no session were bound) until {"hold": false}: a test
+                                 switches the account to the other node in between
 
 Delivery receipts: a submit_sm with registered_delivery & 1 is answered, ``--receipt-delay`` s
 (default 1; ``off``: never) after it, with a deliver_sm (esm_class 0x04, TLVs receipted_message_id
@@ -907,7 +910,7 @@ class SmscSimulator:
                              tlvs={TLV_RECEIPTED_MESSAGE_ID: cstring(message_id),
                                    TLV_MESSAGE_STATE: bytes([RECEIPT_STATES[stat]])})
             while True:
-                session = self._receiving_session(account)
+                session = None if self.receipts_held else self._receiving_session(account)
                 if session is not None:
                     failure = await self._send_receipt(session, body, message_id, stat)
                     if failure is None:
@@ -1001,7 +1004,7 @@ class SmscSimulator:
                 "listen": self.listen,
                 "second_bind": self.second_bind,
                 "receipts": {"delay": self.receipt_delay, "stat": self.receipt_stat,
-                             "pending": len(self._receipt_tasks)},
+                             "hold": self.receipts_held, "pending": len(self._receipt_tasks)},
                 "sessions": [s.describe() for s in sorted(self._sessions.values(),
                                                           key=lambda s: s.id)],
             }
@@ -1063,13 +1066,17 @@ class SmscSimulator:
         self.second_bind = policy
         return policy
 
-    def set_receipts(self, delay, stat="DELIVRD"):
+    def set_receipts(self, delay, stat="DELIVRD", hold=False):
         """Answer submits that ask for a receipt with one `delay` s later (None: never), with
-        this stat; returns {"delay", "stat"}. Receipts already scheduled keep their own."""
+        this stat; while `hold`, receipts that fall due wait (and expire as unbound ones do).
+        Returns {"delay", "stat", "hold"}. Receipts already scheduled keep their own delay."""
         check_receipts(delay, stat)
+        if not isinstance(hold, bool):
+            raise ValueError("hold must be true or false")
         self.receipt_delay = None if delay is None else float(delay)
         self.receipt_stat = stat
-        return {"delay": self.receipt_delay, "stat": stat}
+        self.receipts_held = hold
+        return {"delay": self.receipt_delay, "stat": stat, "hold": hold}
 
     def kick(self, account):
         """Close every bound session of account at TCP level; returns how many."""
@@ -1171,7 +1178,8 @@ class SmscSimulator:
         if path == "/receipts":
             try:
                 return 200, {"receipts": self.set_receipts(
-                    args.get("delay", self.receipt_delay), args.get("stat", self.receipt_stat))}
+                    args.get("delay", self.receipt_delay), args.get("stat", self.receipt_stat),
+                    args.get("hold", self.receipts_held))}
             except ValueError as exc:
                 return 400, {"error": str(exc)}
         if path == "/second-bind":

@@ -6,6 +6,7 @@ Everything is measured from outside, the way an operator or a provider would see
 the simulator's event log (so a bind that lasted 1 ms still counts), serving state from the nodes'
 files and their own status.xml, and operator messages from the playbook output.
 """
+import http.server
 import json
 import os
 import re
@@ -323,13 +324,15 @@ class Cluster:
         cidr = self.sets[set_name].get("service_address")
         return cidr.split("/")[0] if cidr else None
 
-    def send_to(self, host, set_name, note=None, label=None, timeout=10):
+    def send_to(self, host, set_name, note=None, label=None, timeout=10, extra=None):
         """Send one SMS as the first client of set_name to `host` (an address: a node's, or the
-        set's service address) on the set's sendsms port -> (status, body, text)."""
+        set's service address) on the set's sendsms port -> (status, body, text). extra: more
+        sendsms parameters (e.g. dlr-mask, dlr-url)."""
         acct = self.sets[set_name]["accounts"][0]
         text = "%s %s via %s %s" % (note or self.name, set_name, label or host, uuid.uuid4().hex[:8])
-        query = urllib.parse.urlencode({"username": acct["username"], "password": acct["password"],
-                                        "from": "SMSGW", "to": "+4790000001", "text": text})
+        query = urllib.parse.urlencode(dict({"username": acct["username"], "password": acct["password"],
+                                             "from": "SMSGW", "to": "+4790000001", "text": text},
+                                            **(extra or {})))
         url = "http://%s:%d/cgi-bin/sendsms?%s" % (host, self.sets[set_name]["sendsms_port"], query)
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -404,6 +407,134 @@ class MoleculeCluster(Cluster):
         self.sim_control = "http://" + molecule["provisioner"]["env"]["SMSGW_SIM_CONTROL"]
         self.env = self._environment(self.repo)
         self.sent = []
+
+
+class ClientUrls:
+    """The URLs a gateway calls back for its clients (dlr-url, an sms-service's get-url), served
+    on the lab host (the lab bridge's address, which the nodes reach; port 0: any free one, see
+    base): every call is recorded with its time."""
+
+    def __init__(self, host, port):
+        calls = self._calls = []
+        lock = self._lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                url = urllib.parse.urlsplit(self.path)
+                with lock:
+                    calls.append((time.time(), url.path, dict(urllib.parse.parse_qsl(url.query))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 128  # smsbox calls back many at once in a burst
+
+        self.server = Server((host, port), Handler)
+        self.base = "http://%s:%d" % (host, self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def calls(self, path):
+        """The queries of every call of `path`, oldest first."""
+        with self._lock:
+            return [query for _t, p, query in self._calls if p == path]
+
+    def times(self):
+        """{path: [time of each call, oldest first]}."""
+        found = {}
+        with self._lock:
+            for t, p, _q in self._calls:
+                found.setdefault(p, []).append(t)
+        return found
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def paths(self, prefix):
+        with self._lock:
+            return [p for _t, p, _q in self._calls if p.startswith(prefix)]
+
+    def wait_calls(self, path, count, timeout=30):
+        deadline = time.time() + timeout
+        while len(self.calls(path)) < count:
+            if time.time() > deadline:
+                pytest.fail("timed out after %s s waiting for %d call(s) of %s%s; calls so far: %s"
+                            % (timeout, count, self.base, path, self.paths("/")))
+            time.sleep(0.2)
+        return self.calls(path)
+
+
+class Receipts:
+    """Clients sending with delivery reports (dlr-mask 3: delivered or failed, one call per
+    message) to their ClientUrls, and what came back, checked against the provider's record."""
+
+    def __init__(self, cluster, urls):
+        self.cluster, self.urls = cluster, urls
+        self.asked = {}  # text -> the dlr-url path of its receipt
+
+    def send(self, host, set_name, label=None):
+        """Send one SMS asking for a receipt; its text (accepted: 202)."""
+        tag = uuid.uuid4().hex[:12]
+        status, body, text = self.cluster.send_to(host, set_name, "dlr", label, extra={
+            "dlr-mask": "3", "dlr-url": "%s/dlr/%s?type=%%d&smsc=%%i" % (self.urls.base, tag)})
+        assert status == 202, "%s refused a client of set %s: %s %s" % (host, set_name, status, body)
+        self.asked[text] = "/dlr/" + tag
+        return text
+
+    def hold(self, held):
+        """Keep the provider's receipts that fall due (True) or let them go (False)."""
+        self.cluster.sim("/receipts", {"hold": held})
+
+    def submitted(self, text):
+        """The provider's message id of text, once it has reached the provider."""
+        self.cluster.assert_delivered_once([text])
+        return next(m["message_id"] for m in self.cluster.sim("/messages") if m.get("text") == text)
+
+    def assert_reported_through(self, text, node, timeout=30):
+        """The provider's receipt of text went out on a session of `node`, and the client's
+        dlr-url was called with 'delivered' (type 1) by the link that sent it."""
+        message_id = self.submitted(text)
+        call = self.urls.wait_calls(self.asked[text], 1, timeout)[0]
+        sent = [e for e in self.cluster.sim("/events")
+                if e["event"] == "receipt" and e["message_id"] == message_id]
+        assert sent and sent[-1]["peer"].startswith(self.cluster.address[node] + ":"), (
+            "the receipt of %r should have come in through %s: %s" % (text, node, sent))
+        assert call["type"] == "1", call
+        return call
+
+    def assert_each_reported_once(self):
+        """Every receipt asked for reached its client's dlr-url exactly once."""
+        counts = {text: len(self.urls.calls(path)) for text, path in self.asked.items()}
+        assert {t: n for t, n in counts.items() if n != 1} == {}, (
+            "dlr-url calls per message (each should be called once): %s" % counts)
+
+
+def mo_reach_their_sets(cluster, urls, accounts_of_set):
+    """The provider sends one MO on each given account ({set: [account, ...]}); each must reach
+    its own set's URL (/mo/<set>) and no other set's."""
+    texts = {}
+    for set_name, accounts in accounts_of_set.items():
+        for account in accounts:
+            text = "mo %s %s" % (account, uuid.uuid4().hex[:8])
+            answer = cluster.sim("/deliver", {"account": account, "source": "+4790000002",
+                                              "destination": "4711", "text": text})
+            assert answer["ok"], answer
+            texts[text] = set_name
+    expected = sorted(texts.items())
+    deadline = time.time() + 30
+    while True:
+        got = sorted((q.get("text"), p.rsplit("/", 1)[1]) for p in set(urls.paths("/mo/"))
+                     for q in urls.calls(p) if q.get("text") in texts)
+        if len(got) >= len(expected) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert got == expected, "MO (text, set whose URL it reached): %s, expected %s" % (got, expected)
 
 
 class ClientProbe:

@@ -214,7 +214,10 @@ def report(admin, sets, expect_active, commands=None, local_addresses=None, dlr_
                                "service_address": address_report(sets[name], local_addresses)})
                        for name in sorted(sets))
         store = store_reason(dlr_store, admin.timeout) if dlr_store else None
-        return dict(changed=False, health="down", reachable=False,
+        # A node that waits for its shared store is degraded, not down: the store is the fault,
+        # the peer needs it too, and taking the node over would not help (kannel_watch holds).
+        return dict(changed=False, health="degraded" if store else "down", reachable=False,
+                    dlr_store_down=bool(store),
                     reasons=([store] if store else []) + [
                         "admin interface unreachable: %s (bearerbox not running, or wrong "
                         "admin_url)" % e],
@@ -222,7 +225,7 @@ def report(admin, sets, expect_active, commands=None, local_addresses=None, dlr_
     health, reasons, reports = judge(status, sets, expect_active, local_addresses)
     if commands is not None:
         commands.command("stop-smsc")  # raises KannelAdminDenied on a wrong password
-    return dict(changed=False, health=health, reasons=reasons, reachable=True,
+    return dict(changed=False, health=health, reasons=reasons, reachable=True, dlr_store_down=False,
                 commands_allowed=None if commands is None else True,
                 gateway=status["gateway"], queues=queues_of(status), sms=status["sms"],
                 dlr=status["dlr"], links=status["links"], boxes=status["boxes"], sets=reports)

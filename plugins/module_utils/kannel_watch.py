@@ -178,8 +178,12 @@ def takeover_ended(state, attempt, when=None, refused=None):
 class Poll(object):
     """One poll of one node, as the event source saw it."""
 
-    def __init__(self, node, reachable, health="unknown", active_sets=(), error=None, denied=False):
+    def __init__(self, node, reachable, health="unknown", active_sets=(), error=None, denied=False,
+                 store_down=False):
         self.node = node
+        # the node's status page waits for the cluster's external DLR store, which does not
+        # answer either: the store is the fault, not the node
+        self.store_down = store_down
         self.reachable = reachable
         self.health = health
         self.active_sets = sorted(active_sets)
@@ -290,6 +294,10 @@ class Watch(object):
         elif state["mode"] == "disarmed":
             blockers.append("automatic switching is disarmed (%s); it never fails back: run "
                             "failback.yml, then watch.yml action=arm" % state.get("mode_reason"))
+        if poll.store_down:
+            blockers.append("the cluster's DLR store does not answer either: %s waits for it and "
+                            "%s needs it too (they share it); taking over does not help, bring "
+                            "the store back" % (node, peer))
         if node in peer_poll.active_sets:
             blockers.append("peer %s already serves %s's set" % (peer, node))
         elif not peer_poll.healthy:

@@ -93,7 +93,9 @@ attributes:
     description: Nothing changes, so there is nothing to compare.
 notes:
   - C(down) means the admin interface does not answer or the gateway is shutting down;
-    C(degraded) covers a suspended or isolated gateway and the expectation checks above.
+    C(degraded) covers a suspended or isolated gateway and the expectation checks above, and an
+    admin interface that does not answer while the external O(dlr_store) does not answer either
+    (bearerbox waits for its store, so the store is the fault, and the peer shares it).
 seealso:
   - module: smsgw.cluster.kannel_link
 """
@@ -129,6 +131,11 @@ reasons:
   sample: ["link a-smpp-2 of expected-active set node-a is re-connecting"]
 reachable:
   description: Whether the admin interface answered.
+  returned: always
+  type: bool
+dlr_store_down:
+  description: True when the admin interface did not answer and the external O(dlr_store) did not
+    answer either (then RV(health=degraded)).
   returned: always
   type: bool
 commands_allowed:

@@ -610,10 +610,10 @@ def test_receipt_expires_when_the_account_stays_unbound():
 
 def test_receipts_set_through_the_control_api_and_reset(sim, clients):
     assert http(sim, "POST", "/receipts", {"delay": 0.1, "stat": "REJECTD"}) == (
-        200, {"receipts": {"delay": 0.1, "stat": "REJECTD"}})
+        200, {"receipts": {"delay": 0.1, "stat": "REJECTD", "hold": False}})
     assert http(sim, "POST", "/receipts", {"delay": None}) == (
-        200, {"receipts": {"delay": None, "stat": "REJECTD"}})
-    for bad in ({"delay": -1}, {"delay": "1"}, {"delay": True}, {"stat": "OK"}):
+        200, {"receipts": {"delay": None, "stat": "REJECTD", "hold": False}})
+    for bad in ({"delay": -1}, {"delay": "1"}, {"delay": True}, {"stat": "OK"}, {"hold": 1}):
         code, body = http(sim, "POST", "/receipts", bad)
         assert code == 400 and "error" in body, bad
     c = clients()
@@ -622,7 +622,22 @@ def test_receipts_set_through_the_control_api_and_reset(sim, clients):
     time.sleep(0.4)
     assert acct(sim, "acct1")["receipts"] == 0  # receipts off
     sim.reset()
-    assert sim.state()["receipts"] == {"delay": 1.0, "stat": "DELIVRD", "pending": 0}
+    assert sim.state()["receipts"] == {"delay": 1.0, "stat": "DELIVRD", "hold": False, "pending": 0}
+
+
+def test_held_receipts_wait_until_released_then_go_to_the_session_bound_then(sim, clients):
+    assert http(sim, "POST", "/receipts", {"delay": 0, "hold": True})[1]["receipts"]["hold"] is True
+    sender = clients()
+    sender.bind("acct1", "pw1")
+    sender.submit(b"x", registered_delivery=1)
+    time.sleep(0.5)
+    assert acct(sim, "acct1")["receipts"] == 0 and sim.state()["receipts"]["pending"] == 1
+    sender.request(sim_mod.UNBIND)
+    other = clients()
+    other.bind("acct1", "pw1")
+    http(sim, "POST", "/receipts", {"hold": False})
+    _read_receipt(other)
+    assert acct(sim, "acct1")["receipts"] == 1
 
 
 @pytest.mark.parametrize("value", ["soon", "-1"])

@@ -8,6 +8,11 @@ is measured: no provider account ever has more than one concurrent bind.
 Each set also has a service address (inventory: kannel_client_sets.<set>.service_address) that
 moves with the set. A client probe sends through it every 100 ms during each takeover and
 failback; the time its sends failed is written to artifacts/service-address-failover.json.
+
+Delivery reports and MO follow their set (the cluster keeps its receipts in the Redis store on
+failover-store): clients ask for receipts to a listener on the lab host, the provider holds a
+message's receipt while the story switches the set, then lets it go on the account's session bound
+then; it must reach the client's dlr-url exactly once, through the node serving the set.
 """
 import json
 import os
@@ -20,7 +25,8 @@ import time
 
 import pytest
 
-from story import BEARERBOX, GUARD, BindWatch, ClientProbe, Cluster, Run
+from story import (BEARERBOX, GUARD, BindWatch, ClientProbe, ClientUrls, Cluster, Receipts, Run,
+                   mo_reach_their_sets)
 
 CLUSTER = Cluster(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EAST, WEST = CLUSTER.nodes  # the story fails 'east' (node of the first set) hard, 'west' planned
@@ -29,6 +35,12 @@ WATCH = BindWatch(CLUSTER, from_start=True)  # "never bound twice" holds for the
 ADDRESS_REPORT = os.path.join(CLUSTER.repo, "artifacts", "service-address-failover.json")
 OUTAGES = {}  # event -> what the probing client saw (written to ADDRESS_REPORT)
 PROBES = []
+CLIENT_URLS = ClientUrls("10.213.74.1", 2797)  # the sets' sms_services and the dlr-urls
+RECEIPTS = Receipts(CLUSTER, CLIENT_URLS)
+
+
+def mo_reach_their_sets_urls():
+    mo_reach_their_sets(CLUSTER, CLIENT_URLS, {s: sorted(CLUSTER.accounts_of(s)) for s in CLUSTER.nodes})
 
 
 def assert_served_through(via, set_name):
@@ -139,6 +151,12 @@ def test_deployed_cluster_serves_each_set_at_home():
     CLUSTER.assert_refused(EAST, WEST)
 
 
+def test_receipts_and_mo_reach_their_sets_clients():
+    for node in CLUSTER.nodes:
+        RECEIPTS.assert_reported_through(RECEIPTS.send(CLUSTER.address[node], node, node), node)
+    mo_reach_their_sets_urls()
+
+
 def test_each_service_address_is_bound_on_its_serving_node_only():
     assert holders(EAST) == {EAST} and holders(WEST) == {WEST}
     assert_served_at_service_address(EAST)
@@ -203,6 +221,9 @@ def test_takeover_check_mode_changes_nothing():
 
 
 def test_planned_takeover_of_a_healthy_node():
+    RECEIPTS.hold(True)  # its receipt comes once the set is on east
+    in_flight = RECEIPTS.send(CLUSTER.address[WEST], WEST, WEST)
+    RECEIPTS.submitted(in_flight)
     probe = probing(WEST)
     started = time.time()
     run = CLUSTER.playbook_ok("takeover.yml", "-e", "failed=%s" % WEST)
@@ -216,6 +237,9 @@ def test_planned_takeover_of_a_healthy_node():
     CLUSTER.wait_serving(WEST, [])
     assert_served_through(EAST, WEST)
     CLUSTER.assert_refused(WEST, WEST)
+    RECEIPTS.hold(False)
+    RECEIPTS.assert_reported_through(in_flight, EAST)
+    mo_reach_their_sets_urls()  # west's MO now through east, still to west's URL
     WATCH.assert_never_bound_twice()
 
 
@@ -257,6 +281,9 @@ def test_planned_failback():
 
 def test_killed_node_is_taken_over():
     assert_served_at_service_address(EAST)
+    RECEIPTS.hold(True)  # sent through east, its receipt comes after east died
+    in_flight = RECEIPTS.send(CLUSTER.address[EAST], EAST, EAST)
+    RECEIPTS.submitted(in_flight)
     # podman kill only: CLUSTER.kill would also end east's provider sessions for it, and whether
     # they end by themselves before west binds is part of what this step measures.
     killed = time.time()
@@ -273,6 +300,9 @@ def test_killed_node_is_taken_over():
     assert_served_at_service_address(EAST)
     assert_served_through(WEST, EAST)
     assert_served_through(WEST, WEST)
+    RECEIPTS.hold(False)
+    RECEIPTS.assert_reported_through(in_flight, WEST)
+    mo_reach_their_sets_urls()  # east's MO through the survivor, to east's URL
     WATCH.assert_never_bound_twice()
 
 
@@ -367,6 +397,9 @@ def test_failback_check_mode_changes_nothing():
 
 
 def test_failback_returns_the_set_home():
+    RECEIPTS.hold(True)  # sent during the takeover, its receipt comes after the failback
+    in_flight = RECEIPTS.send(CLUSTER.service_address(EAST), EAST, "takeover")
+    RECEIPTS.submitted(in_flight)
     probe = probing(EAST)
     started = time.time()
     run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % EAST)
@@ -380,6 +413,8 @@ def test_failback_returns_the_set_home():
     CLUSTER.wait_serving(WEST, [WEST])
     assert_served_through(EAST, EAST)
     CLUSTER.assert_refused(WEST, EAST)
+    RECEIPTS.hold(False)
+    RECEIPTS.assert_reported_through(in_flight, EAST)
 
 
 def test_failback_again_changes_nothing():
@@ -612,6 +647,7 @@ def test_every_accepted_message_arrived_exactly_once_and_no_double_bind():
     CLUSTER.assert_delivered_once(CLUSTER.sent)
     for probe in PROBES:  # what the clients sent to a service address left on the set's accounts
         assert_delivered_on_set_accounts(probe.texts, probe.set_name)
+    RECEIPTS.assert_each_reported_once()  # no receipt reached its client twice, none was lost
     WATCH.assert_never_bound_twice()
     # the bind counts above cover every provider account of the inventory
     assert set(CLUSTER.sim("/state")["accounts"]) >= CLUSTER.accounts

@@ -23,8 +23,9 @@ import shutil
 import time
 
 import pytest
+import yaml
 
-from story import BEARERBOX, GUARD, BindWatch, Cluster, Witness
+from story import BEARERBOX, GUARD, BindWatch, ClientUrls, Cluster, Receipts, Witness
 from watcher import Watcher
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,6 +49,13 @@ KNOWN_OVERLAPS = []
 WITNESS_HOST = "10.213.74.1"
 WATCH_DIR = os.path.join(CLUSTER.repo, ".lab", "faults-watch")  # inventory/host_vars/localhost.yml
 WATCHER = Watcher(CLUSTER, os.path.join(WATCH_DIR, "smsgw-watch"), WATCH_DIR)
+# The cluster's delivery-report store (inventory group kannel_dlr_stores) and the clients' dlr-urls.
+STORE = "faults-store"
+with open(os.path.join(CLUSTER.inventory, "group_vars", "all", "dlr_store.yml"), encoding="utf-8") as _fh:
+    STORE_ADDRESS = yaml.safe_load(_fh)["kannel_dlr_store"]["host"]
+CLIENT_URLS = ClientUrls(WITNESS_HOST, 2798)
+RECEIPTS = Receipts(CLUSTER, CLIENT_URLS)
+STATUS_FILE = os.path.join(CLUSTER.repo, "artifacts", "status-faults.json")
 
 
 class Fault:
@@ -772,6 +780,74 @@ def test_fault11b_isolated_node_taken_over_by_the_watcher_after_it_gave_up_its_s
     ends_normal(fault, texts)
     watcher.action("arm")  # as the watcher's decision line tells the operator, after failback
     assert watcher.state()["mode"] == "armed", watcher.state()
+
+
+def redis_server(action):
+    CLUSTER.exec_ok(STORE, "systemctl", action, "redis-server")
+
+
+def test_fault12_dlr_store_down_stalls_both_nodes_and_loses_nothing(fault):
+    # What the README's "store down" row says, measured: clients go on sending with receipts while
+    # the store is down (accepted), the links stall, no receipt reaches a client; north's bearerbox
+    # restarted meanwhile does not come up (its start-up guard still runs first). When the store is
+    # back, everything goes out and every receipt reaches its client once. What north had in
+    # flight when it was killed goes out again (at least once, not exactly once: counted).
+    for node in CLUSTER.nodes:
+        RECEIPTS.assert_reported_through(RECEIPTS.send(CLUSTER.address[node], node, node), node)
+    stopped = time.time()
+    redis_server("stop")
+    try:
+        during = {n: [RECEIPTS.send(CLUSTER.address[n], n, "store down") for _ in range(3)]
+                  for n in CLUSTER.nodes}  # accepted (202): smsbox does not wait for the store
+        every = [t for texts in during.values() for t in texts]
+        time.sleep(5)  # the provider sends each receipt 1 s after its submit
+        fault.notes["accepted_while_store_down"] = len(every)
+        fault.notes["reached_provider_while_store_down"] = sum(CLUSTER.arrivals(every).values())
+        receipts = sum(len(CLIENT_URLS.calls(RECEIPTS.asked[t])) for t in every)
+        fault.notes["receipts_to_clients_while_store_down"] = receipts
+        assert receipts == 0
+        status = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
+        fault.notes["status_seconds_while_store_down"] = round(status.seconds, 1)
+        with open(STATUS_FILE, encoding="utf-8") as fh:
+            nodes = json.load(fh)["clusters"][0]["nodes"]
+        fault.notes["health_while_store_down"] = {n["node"]: n["health"] for n in nodes}
+        assert {n["node"]: n["health"] for n in nodes} == dict.fromkeys(CLUSTER.nodes, "degraded"), \
+            status.out
+        assert "the DLR store (redis at %s:6379) does not answer" % STORE_ADDRESS in \
+            " ".join(status.out.split()), status.out
+        # bearerbox restarted meanwhile: the start-up guard runs, bearerbox does not come up
+        restarted = time.time()
+        CLUSTER.exec_ok(NORTH, "systemctl", "restart", "--no-block", BEARERBOX)
+        CLUSTER.wait_until("north's bearerbox to stop and fail to start", lambda: "database pool has no "
+                           "connections" in CLUSTER.journal_since(NORTH, BEARERBOX, restarted), 120)
+        journal = CLUSTER.journal_since(NORTH, BEARERBOX, restarted)
+        fault.notes["north_restart_to_failed_start_s"] = round(time.time() - restarted, 1)
+        fault.notes["north_journal_after_restart"] = [
+            line for line in journal.splitlines() if "guard" in line or "PANIC" in line][-6:]
+        assert "kannel-cluster-guard:" in journal, journal
+    finally:
+        redis_server("start")
+    back = time.time()
+    fault.notes["store_down_seconds"] = round(back - stopped, 1)
+    for node in CLUSTER.nodes:
+        CLUSTER.wait_serving(node, [node], timeout=120)
+    fault.notes["serving_again_after_store_back_s"] = round(time.time() - back, 1)
+    CLUSTER.wait_until("the messages sent while the store was down to reach the provider",
+                       lambda: all(CLUSTER.arrivals(every).values()), 90)
+    for text in every:
+        CLIENT_URLS.wait_calls(RECEIPTS.asked[text], 1, 120)
+    fault.notes["all_receipts_after_store_back_s"] = round(time.time() - back, 1)
+    time.sleep(6)  # a second copy or a second receipt would come by now
+    copies = CLUSTER.arrivals(every)
+    fault.notes["provider_copies"] = {n: sorted(copies[t] for t in texts) for n, texts in during.items()}
+    CLUSTER.assert_delivered_once(during[SOUTH], timeout=5)
+    # north's are the suite's one known at-least-once case: out of the exactly-once total below
+    for text in during[NORTH]:
+        CLUSTER.sent.remove(text)
+    assert all(copies[t] >= 1 for t in during[NORTH]), copies
+    RECEIPTS.assert_each_reported_once()
+    fault.watch.assert_never_bound_twice()
+    CLUSTER.assert_delivered_once(send_home())
 
 
 def test_every_accepted_message_arrived_exactly_once_and_nothing_bound_twice():

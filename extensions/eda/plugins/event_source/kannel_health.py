@@ -179,7 +179,11 @@ def load_settings(args):
                             % (where, failure, interval))
     timeout = _number("timeout", args.get("timeout") or min(2.0, interval), where)
     state_dir = pick("state_dir", kannel_watch.DEFAULT_STATE_DIR)
-    return {"cluster": name, "nodes": {n: nodes[n]["admin_url"] for n in sorted(nodes)},
+    dlr_store = cluster.get("dlr_store") or None  # {storage, host, port}: probed when a page hangs
+    if dlr_store is not None and (not isinstance(dlr_store, dict)
+                                  or not {"storage", "host", "port"} <= set(dlr_store)):
+        raise SettingsError("%s: dlr_store must be {storage, host, port}, got %r" % (where, dlr_store))
+    return {"dlr_store": dlr_store, "cluster": name, "nodes": {n: nodes[n]["admin_url"] for n in sorted(nodes)},
             "password": password, "sets": sets, "interval": interval, "failure_seconds": failure,
             "timeout": timeout, "state_dir": state_dir}
 
@@ -187,8 +191,9 @@ def load_settings(args):
 class Poller(object):
     """Reads one node's status page; remembers a Denied and never asks that node again."""
 
-    def __init__(self, node, url, password, sets, timeout, fetch=None):
+    def __init__(self, node, url, password, sets, timeout, fetch=None, dlr_store=None):
         self.node = node
+        self.dlr_store = dlr_store
         self.admin = kannel_admin.KannelAdmin(url, password, timeout, fetch=fetch)
         self.sets = sets
         self.denied = None
@@ -197,15 +202,16 @@ class Poller(object):
         if self.denied:
             return kannel_watch.Poll(self.node, reachable=True, denied=True, error=self.denied)
         try:
-            info = kannel_health.report(self.admin, self.sets, None)
+            info = kannel_health.report(self.admin, self.sets, None, dlr_store=self.dlr_store)
         except kannel_admin.KannelAdminDenied as e:
             self.denied = "%s (not asked again until the watcher restarts)" % e
             return kannel_watch.Poll(self.node, reachable=True, denied=True, error=self.denied)
         except kannel_admin.KannelAdminError as e:  # a bad reply: something else answers there
             return kannel_watch.Poll(self.node, reachable=False, health="down", error=str(e))
         if not info["reachable"]:
-            return kannel_watch.Poll(self.node, reachable=False, health="down",
-                                     error="; ".join(info["reasons"]))
+            return kannel_watch.Poll(self.node, reachable=False, health=info["health"],
+                                     error="; ".join(info["reasons"]),
+                                     store_down=info["dlr_store_down"])
         active = [name for name, rep in info["sets"].items() if rep["state"] == "active"]
         return kannel_watch.Poll(self.node, reachable=True, health=info["health"],
                                  active_sets=active,
@@ -239,7 +245,8 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
     nodes = settings["nodes"]
     watch = kannel_watch.Watch(settings["cluster"], list(nodes), settings["failure_seconds"],
                                state, log)
-    pollers = {n: Poller(n, url, settings["password"], settings["sets"], settings["timeout"], fetch)
+    pollers = {n: Poller(n, url, settings["password"], settings["sets"], settings["timeout"], fetch,
+                        dlr_store=settings["dlr_store"])
                for n, url in nodes.items()}
     log("%s %s: watching %s every %s s, takeover after %s s of failed polls, state %s"
         % (kannel_watch.utc_iso(), settings["cluster"], ", ".join(

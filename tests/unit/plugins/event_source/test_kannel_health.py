@@ -6,6 +6,7 @@ FakeBearerbox (the captured Kannel pages) as the fetch callable, or served on lo
 import asyncio
 import http.server
 import json
+import socket
 import threading
 import time
 
@@ -181,6 +182,45 @@ def test_both_nodes_down_nothing_attempted(config, tmp_path):
     assert "takeover" not in [e["decision"] for e in events]
     assert "both nodes down: nothing is attempted" in events[-1]["reason"]
     assert state_of(None, tmp_path)["attempts"] == 0
+
+
+def test_a_node_waiting_for_its_dlr_store_is_degraded_never_taken_over(config, tmp_path):
+    # only n1's page hangs (it lost its store first, or the peer's poll came before its own
+    # stall): the store, probed from the watcher, does not answer either -> hold, no takeover
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    store = {"storage": "redis", "host": "127.0.0.1", "port": closed.getsockname()[1]}
+    closed.close()
+    nodes = Nodes()
+    nodes.down.add("n1")
+    events = run({"config": config(dlr_store=store), "cluster": "c1"}, nodes, 0.7)
+    assert "takeover" not in [e["decision"] for e in events]
+    n1 = [e for e in events if e["node"] == "n1"]
+    assert n1[-1]["decision"] == "hold", n1[-1]
+    assert "the cluster's DLR store does not answer either" in n1[-1]["reason"]
+    assert "seen: no answer (the DLR store (redis at 127.0.0.1:%d) does not answer" % store["port"] \
+        in (tmp_path / "state" / "c1.log").read_text()
+    assert state_of(None, tmp_path)["attempts"] == 0
+    # the same hang with the store answering is the node's own fault: taken over
+    alive = socket.socket()
+    alive.bind(("127.0.0.1", 0))
+    alive.listen(8)
+
+    def pong():
+        while True:
+            try:
+                conn = alive.accept()[0]
+            except OSError:
+                return
+            conn.sendall(b"-NOAUTH Authentication required.\r\n")
+            conn.close()
+    threading.Thread(target=pong, daemon=True).start()
+    try:
+        events = run({"config": config(dlr_store=dict(store, port=alive.getsockname()[1])),
+                      "cluster": "c1"}, nodes, 0.7)
+    finally:
+        alive.close()
+    assert [e["node"] for e in events if e["decision"] == "takeover"] == ["n1"]
 
 
 def test_peer_serving_the_set_already_is_no_takeover(config, tmp_path):

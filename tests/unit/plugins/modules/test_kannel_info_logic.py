@@ -91,7 +91,7 @@ def test_an_unanswered_page_names_a_dlr_store_that_is_down_too():
     store = {"storage": "redis", "host": "127.0.0.1", "port": closed.getsockname()[1]}
     closed.close()
     res = report(admin, SETS, ["node-a"], dlr_store=store)
-    assert res["health"] == "down" and len(res["reasons"]) == 2
+    assert res["health"] == "degraded" and res["dlr_store_down"] is True and len(res["reasons"]) == 2
     assert res["reasons"][0].startswith("the DLR store (redis at 127.0.0.1:%d) does not answer: "
                                         "cannot connect" % store["port"])
     assert "taking over does not help" in res["reasons"][0]
@@ -104,6 +104,7 @@ def test_an_unanswered_page_names_a_dlr_store_that_is_down_too():
     res = report(admin, SETS, ["node-a"], dlr_store=dict(store, port=alive.getsockname()[1]))
     alive.close()
     assert len(res["reasons"]) == 1 and "unreachable" in res["reasons"][0]
+    assert res["health"] == "down" and res["dlr_store_down"] is False  # then the node is the fault
     assert len(report(admin, SETS, ["node-a"], dlr_store={"storage": "internal"})["reasons"]) == 1
 
 
