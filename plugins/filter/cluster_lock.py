@@ -42,7 +42,7 @@ _value:
     - C(nodes) (held now, in the order taken), C(refused) (null, or C(node), C(msg), C(lock) of
       the refusal), C(unreachable) (nodes not reached or not locked for an error),
       C(unreachable_why) (the last such error, at most about 200 characters), C(notes)
-      (C(node: message) for each replaced lock).
+      (one line per replaced lock, the node's name then the message).
   type: dict
 """
 

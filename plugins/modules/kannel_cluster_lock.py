@@ -27,7 +27,7 @@ description:
     C(tasks_from=lock_take)).
   - On the controller (action plugin), a take refused by the lock of a run of the same controller
     (O(holder.controller)) whose ansible-playbook process (its C(pid)) no longer runs is tried once
-    more with O(gone_run_id) set to that run: a killed run's re-run need not wait for the expiry.
+    more with O(gone_run_id) set to that run, so that a killed run's re-run need not wait for the expiry.
 version_added: 0.1.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
