@@ -41,7 +41,8 @@ SIM_LISTEN = ("10.213.74.1", 2779)
 NODES = {"node-a": ("smsgw-node-a", "10.213.74.11"), "node-b": ("smsgw-node-b", "10.213.74.12")}
 FAILED, SURVIVOR = "node-a", "node-b"
 # takeover.yml's plays, by the start of their names, and the benchmark stage they belong to
-STAGES = [("Takeover | check", "checks"), ("Takeover | stage 1", "checks"),
+STAGES = [("Takeover | check", "checks"), ("Takeover | take the cluster lock", "checks"),
+          ("Takeover | release the cluster lock", "checks"), ("Takeover | stage 1", "checks"),
           ("Takeover | stage 2", "fencing"), ("Takeover | stage 3", "activation")]
 CONFIRM_TASKS = ("Refuse to call it done", "Print what moved", "Publish the result")
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
@@ -201,7 +202,8 @@ def stage_times(res):
         seconds = ts(span["end"]) - ts(span["start"])
         if stage == "activation":
             confirm = sum(ts(t["task"]["duration"]["end"]) - ts(t["task"]["duration"]["start"])
-                          for t in play["tasks"] if t["task"]["name"].startswith(CONFIRM_TASKS))
+                          for t in play["tasks"]  # a role's task is named "ROLE : NAME"
+                          if t["task"]["name"].split(" : ")[-1].startswith(CONFIRM_TASKS))
             times["confirmation"] = times.get("confirmation", 0.0) + confirm
             seconds -= confirm
         times[stage] = times.get(stage, 0.0) + seconds

@@ -4,7 +4,7 @@
 
 Typed-in choices go stale the day a node is renamed or a cluster added; generated ones follow the
 inventory each time awx/configure.yml runs. The confirmation question pairs with the check in
-playbooks/tasks/confirm_request.yml: the job template sets smsgw_confirm_required, the survey asks
+roles/cluster_switch/tasks/confirm_request.yml: the job template sets smsgw_confirm_required, the survey asks
 CONFIRM_VAR, and the playbook refuses unless the answer is the chosen node's name.
 """
 

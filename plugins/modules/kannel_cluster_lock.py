@@ -23,7 +23,11 @@ description:
   - A lock held by another run makes the module fail with C(the cluster lock of CLUSTER is held
     by ...) naming the holder, when it was taken and when it expires (RV(refused) is true).
   - Taking the lock on the two nodes of a cluster is the caller's job, in one fixed order (sorted
-    names), releasing what it took when the second is held (C(playbooks/tasks/cluster_lock_take.yml)).
+    names), releasing what it took when the second is held (role smsgw.cluster.cluster_switch,
+    C(tasks_from=lock_take)).
+  - On the controller (action plugin), a take refused by the lock of a run of the same controller
+    (O(holder.controller)) whose ansible-playbook process (its C(pid)) no longer runs is tried once
+    more with O(gone_run_id) set to that run, so that a killed run's re-run need not wait for the expiry.
 version_added: 0.1.0
 author:
   - SMS gateway cluster maintainers (@smsgw)
