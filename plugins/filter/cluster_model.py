@@ -65,7 +65,8 @@ _value:
   type: dict
 """
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_model import NODE_VARS, fleet_model
+from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_model import fleet_model
+from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_rules import NODE_VARS
 
 
 def _read(hostvars, host, names):
