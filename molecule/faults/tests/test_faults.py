@@ -152,7 +152,7 @@ def fixture_provider(request, fault):
 
 
 # Where the node's sessions end before the survivor binds (a fence command, a hung gateway killed,
-# an isolated node giving its set up, which fault11 asserts in that order), the provider's answer to
+# an isolated node giving its set up, which fault11 and fault11b assert in that order), the provider's answer to
 # a second bind cannot change the outcome; the accepting provider is the stricter of the two (a
 # second bind would be counted as overlap), so these faults run once.
 ACCEPTING_PROVIDER_ONLY = pytest.mark.parametrize("provider", ["accept"], indirect=True)
@@ -731,6 +731,7 @@ def fixture_watcher():
     WATCHER.stop()
 
 
+@ACCEPTING_PROVIDER_ONLY
 def test_fault11b_isolated_node_taken_over_by_the_watcher_after_it_gave_up_its_set(
         fault, provider, watcher):
     """north is cut off from south, from the quorum address and from the watcher (its admin port
