@@ -262,11 +262,10 @@ def record_serving(module, serve):
                           diff={"before": {"sets": before["sets"]}, "after": {"sets": serve}})
 
 
-def stop_if_unanswering(module, admin, sets, serve, recorded, result, started):
+def stop_if_unanswering(module, admin, systemctl, sets, serve, recorded, result, started):
     """When bearerbox does not answer, stop the gateway if this node must give up a set, and
     exit; when the kill brought it back, warn and return so that serving goes on."""
     p = module.params
-    systemctl = module.get_bin_path("systemctl", required=True)
     result["gateway_stopped"] = unreachable = None
     try:
         admin.status()
@@ -316,10 +315,9 @@ def stop_if_unanswering(module, admin, sets, serve, recorded, result, started):
                      elapsed=round(time.monotonic() - started, 3), **result)
 
 
-def serve_sets(module, admin, sets, serve, recorded, result, started):
+def serve_sets(module, admin, systemctl, sets, serve, recorded, result, started):
     """Bring links and smsboxes to what serve asks for, confirm it from the status page, exit."""
     p = module.params
-    systemctl = module.get_bin_path("systemctl", required=True)
 
     def links_factory(links, state):
         return LinkManager(admin, links, state, p["active_dir"], p["available_dir"],
@@ -363,8 +361,9 @@ def main():
     sets, serve = checked_sets(module)
     recorded, result = record_serving(module, serve)
     admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
-    stop_if_unanswering(module, admin, sets, serve, recorded, result, started)
-    serve_sets(module, admin, sets, serve, recorded, result, started)
+    systemctl = module.get_bin_path("systemctl", required=True)
+    stop_if_unanswering(module, admin, systemctl, sets, serve, recorded, result, started)
+    serve_sets(module, admin, systemctl, sets, serve, recorded, result, started)
 
 
 if __name__ == "__main__":
