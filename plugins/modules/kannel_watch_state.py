@@ -115,7 +115,7 @@ refused:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_watch import (
+from ansible_collections.smsgw.cluster.plugins.module_utils.watch_state import (
     OPERATOR_ACTIONS,
     StateFile,
     WatchStateError,

@@ -82,11 +82,12 @@ EXAMPLES = r"""
 
 
 def _load_collection_code():
-    """The collection's Kannel client, status judge and watcher state, from the installed
+    """The collection's Kannel client, status judge, watcher decisions and state, from the installed
     collection or, run stand-alone (ansible-rulebook -S, a checkout), from the tree this file is in."""
     try:
-        from ansible_collections.smsgw.cluster.plugins.module_utils import kannel_admin, kannel_health, kannel_watch
-        return kannel_admin, kannel_watch, kannel_health
+        from ansible_collections.smsgw.cluster.plugins.module_utils import (
+            kannel_admin, kannel_health, kannel_watch, watch_state)
+        return kannel_admin, kannel_watch, kannel_health, watch_state
     except ImportError:
         pass
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 4))
@@ -96,11 +97,12 @@ def _load_collection_code():
             pkg = types.ModuleType(name)
             pkg.__path__ = [path] if path else []
             sys.modules[name] = pkg
-    from ansible_collections.smsgw.cluster.plugins.module_utils import kannel_admin, kannel_health, kannel_watch
-    return kannel_admin, kannel_watch, kannel_health
+    from ansible_collections.smsgw.cluster.plugins.module_utils import (
+        kannel_admin, kannel_health, kannel_watch, watch_state)
+    return kannel_admin, kannel_watch, kannel_health, watch_state
 
 
-kannel_admin, kannel_watch, kannel_health = _load_collection_code()
+kannel_admin, kannel_watch, kannel_health, watch_state = _load_collection_code()
 
 
 class SettingsError(ValueError):
@@ -178,7 +180,7 @@ def load_settings(args):
                             "single missed poll must never look like a failed node"
                             % (where, failure, interval))
     timeout = _number("timeout", args.get("timeout") or min(2.0, interval), where)
-    state_dir = pick("state_dir", kannel_watch.DEFAULT_STATE_DIR)
+    state_dir = pick("state_dir", watch_state.DEFAULT_STATE_DIR)
     dlr_store = cluster.get("dlr_store") or None  # {storage, host, port}: probed when a page hangs
     if dlr_store is not None and (not isinstance(dlr_store, dict)
                                   or not {"storage", "host", "port"} <= set(dlr_store)):
@@ -231,14 +233,14 @@ def make_logger(settings):
 async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> None:
     """Poll forever; `fetch(url, timeout) -> text` replaces HTTP in tests."""
     settings = load_settings(args)
-    state = kannel_watch.StateFile(settings["state_dir"], settings["cluster"])
+    state = watch_state.StateFile(settings["state_dir"], settings["cluster"])
     try:
         if not state.exists():
             state.update(lambda st: dict(
                 st, mode_reason="armed by default at the watcher's first start",
-                mode_changed_at=kannel_watch.utc_iso(), mode_changed_by="watcher"))
+                mode_changed_at=watch_state.utc_iso(), mode_changed_by="watcher"))
         state.read()
-    except kannel_watch.WatchStateError as e:
+    except watch_state.WatchStateError as e:
         raise SettingsError("smsgw.cluster.kannel_health cluster %s: state: %s"
                             % (settings["cluster"], e))
     log = make_logger(settings)
@@ -249,7 +251,7 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
                         dlr_store=settings["dlr_store"])
                for n, url in nodes.items()}
     log("%s %s: watching %s every %s s, takeover after %s s of failed polls, state %s"
-        % (kannel_watch.utc_iso(), settings["cluster"], ", ".join(
+        % (watch_state.utc_iso(), settings["cluster"], ", ".join(
             "%s (%s)" % (n, pollers[n].admin.safe_url) for n in sorted(nodes)),
            settings["interval"], settings["failure_seconds"], state.path))
     while True:
@@ -259,9 +261,9 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
             *(asyncio.to_thread(p.poll) for p in pollers.values()))))
         try:
             decisions = watch.round(polls, now)
-        except kannel_watch.WatchStateError as e:
+        except watch_state.WatchStateError as e:
             log("%s %s: error | seen: state unusable (%s) | did: nothing | why: no decision "
-                "without the cluster's state" % (kannel_watch.utc_iso(now), settings["cluster"], e))
+                "without the cluster's state" % (watch_state.utc_iso(now), settings["cluster"], e))
             decisions = {n: ("error", "state unusable: %s" % e, None) for n in polls}
         for node in sorted(polls):
             poll, (decision, reason, attempt) = polls[node], decisions[node]
@@ -271,7 +273,7 @@ async def main(queue: asyncio.Queue[Any], args: dict[str, Any], fetch=None) -> N
                 "active_sets": poll.active_sets, "error": poll.error,
                 "failing_for": round(watch.failing_for(node, now), 1),
                 "decision": decision, "reason": reason, "attempt": attempt,
-                "polled_at": kannel_watch.utc_iso(now)}})
+                "polled_at": watch_state.utc_iso(now)}})
         await asyncio.sleep(max(0.0, settings["interval"] - (time.monotonic() - started)))
 
 

@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils.six.moves.urllib.error import URLError
 
 from ansible_collections.smsgw.cluster.extensions.eda.plugins.event_source import kannel_health
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_watch import StateFile, utc_iso
+from ansible_collections.smsgw.cluster.plugins.module_utils.watch_state import StateFile, utc_iso
 from fakes import FakeBearerbox
 
 PW = "st&tus pw"

@@ -11,7 +11,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
     write_atomically,
     write_new,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_watch import StateFile
+from ansible_collections.smsgw.cluster.plugins.module_utils.watch_state import StateFile
 
 
 def test_writes_content_and_mode_and_leaves_no_temporary_file(tmp_path):
@@ -106,7 +106,7 @@ def test_exclusive_lock_keeps_other_processes_out_until_the_block_ends(tmp_path)
 
 
 def test_the_watchers_state_is_written_synced(tmp_path, monkeypatch):
-    # the watcher's state (module_utils/kannel_watch.py) is written by this writer: a crash right
+    # the watcher's state (module_utils/watch_state.py) is written by this writer: a crash right
     # after a takeover is recorded cannot leave an empty state file
     synced = []
     monkeypatch.setattr(atomic_file.os, "fsync", synced.append)
