@@ -6,9 +6,12 @@ import platform
 import re
 import statistics
 import subprocess
+import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(REPO, ".venv", "bin")
+sys.path.insert(0, os.path.join(REPO, "molecule", "shared"))
+from story import ssh_vars  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def machine():
@@ -83,9 +86,4 @@ def connection_vars(connection):
                 "ansible_python_interpreter": "/usr/bin/python3",
                 # an absolute temporary directory spares the podman connection an `echo ~` per task
                 "ansible_remote_tmp": "/var/tmp/.ansible-tmp"}
-    ssh = os.path.join(REPO, ".lab", "ssh")
-    return {"ansible_connection": "ansible.builtin.ssh", "ansible_user": "root",
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "ansible_ssh_private_key_file": os.path.join(ssh, "id_ed25519"),
-            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
-                                       % os.path.join(ssh, "known_hosts")}
+    return ssh_vars(REPO)

@@ -33,6 +33,18 @@ GUARD = "kannel-cluster-guard.service"  # the runtime guard
 HELD = ".held"  # a link's stand-in is the group <id>.held (kannel_link state=held)
 
 
+def ssh_vars(repo):
+    """How Ansible reaches a lab container over SSH, as inventory/lab/group_vars/lab_ssh.yml says: as
+    root with the lab's key, checking the host key scripts/lab ssh-access recorded. Pipelining and
+    connection sharing come from ansible.cfg."""
+    ssh = os.path.join(repo, ".lab", "ssh")
+    return {"ansible_connection": "ansible.builtin.ssh", "ansible_user": "root",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_private_key_file": os.path.join(ssh, "id_ed25519"),
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                                       % os.path.join(ssh, "known_hosts")}
+
+
 class Run:
     """One finished playbook run."""
 
@@ -145,6 +157,13 @@ class Cluster:
     def podman(self, *args, timeout=120):
         return subprocess.run(["podman"] + list(args), env=self.env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+
+    def ssh_access(self):
+        """Authorise the lab's key on the nodes and record their host keys (scripts/lab ssh-access):
+        then an inventory with ssh_vars() reaches them over SSH, as users reach real hosts."""
+        subprocess.run([os.path.join(self.repo, "scripts", "lab"), "ssh-access"] + self.nodes,
+                       env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=120, check=True)
 
     def exec_ok(self, node, *argv):
         proc = self.podman("exec", node, *argv)

@@ -10,7 +10,7 @@ be found next to the playbooks), env/cmdline and env/passwords (the vault creden
 creates them from, and the survey answers are checked against the survey that configure.yml's filter
 generates from the same inventory. The job's artifacts are what set_stats published: AWX stores the
 `artifact_data` of the playbook_on_stats event, which ansible-runner also writes to
-artifacts/<ident>/job_events/.
+artifacts/<ident>/job_events/. As AWX does, the jobs reach the nodes over SSH (see over_ssh).
 
 Each test is one step and relies on the steps before it (pytest runs them in file order).
 """
@@ -26,7 +26,7 @@ import ansible_runner
 import pytest
 import yaml
 
-from story import Cluster
+from story import Cluster, ssh_vars
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER = Cluster(SCENARIO)  # awx_cluster, the one the jobs switch
@@ -67,7 +67,20 @@ def awx(tmp_path_factory):
     # What an AWX inventory source sync imports: ansible-inventory --list --export.
     exported = subprocess.run(["ansible-inventory", "-i", CLUSTER.inventory, "--list", "--export"],
                               cwd=REPO, env=CLUSTER.env, check=True, capture_output=True, text=True)
-    return {"base": base, "project": project, "inventory": json.loads(exported.stdout)}
+    return {"base": base, "project": project, "inventory": over_ssh(json.loads(exported.stdout))}
+
+
+def over_ssh(inventory):
+    """AWX reaches its hosts over SSH, and so do these jobs: each node at its address on the lab
+    network, with the lab's key (molecule itself reaches them with podman exec). Connection settings
+    are templated differently over SSH (a delegated task's are templated without its loop variable):
+    only jobs over SSH catch a mistake there."""
+    for cluster in FLEET:
+        cluster.ssh_access()
+        for node in cluster.nodes:
+            inventory["_meta"]["hostvars"][node]["ansible_host"] = cluster.address[node]
+    inventory["kannel_nodes"]["vars"].update(ssh_vars(REPO))
+    return inventory
 
 
 def survey_of(awx, playbook):
