@@ -9,9 +9,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import time
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import write_atomically
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
+    copy_atomically,
+    same_file,
+    write_atomically,
+)
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import (
     GatewayNotStopped,
@@ -20,8 +25,10 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway impor
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import held_id
 from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
+    SUFFIX,
     present,
     sweep,
+    temp_dir,
     wanted_ids,
 )
 
@@ -81,6 +88,29 @@ def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_
         sleep(0.2)
     stopped["restarted"] = False
     return error, stopped
+
+
+def arrange_for_start(sets, serve, own_set, active_dir, available_dir, check_mode=False):
+    """While bearerbox is not running: active_dir as bearerbox must find it at its start, so that a
+    passive link is never loaded, not for a moment. The served sets' link files and, while the own
+    set is not served, the stand-ins of its links are copied from available_dir (where they differ);
+    every other file is swept out (smsc_active's rule). One module run, whatever the number of
+    links. Returns (ids copied, names removed); a file missing from available_dir raises OSError."""
+    served_links = [link for name in serve for link in sets[name]["links"]]
+    keep = wanted_ids(sets, serve, own_set,
+                      dict((link, held_id(link)) for link in sets[own_set]["links"]),
+                      present=[link + SUFFIX for link in served_links])
+    copied = []
+    for ident in sorted(keep):
+        src = os.path.join(available_dir, ident + SUFFIX)
+        dst = os.path.join(active_dir, ident + SUFFIX)
+        if not os.path.exists(src):
+            raise OSError("%s is missing: deploy the node (kannel_node_files writes it)" % src)
+        if not same_file(src, dst):
+            if not check_mode:
+                copy_atomically(src, dst, tmp_dir=temp_dir(active_dir))
+            copied.append(ident)
+    return copied, sweep(active_dir, keep, check_mode=check_mode)
 
 
 def write_record(path, sets, changed_by):

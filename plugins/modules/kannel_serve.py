@@ -25,9 +25,10 @@ description:
     reads the status page once more and judges it as smsgw.cluster.kannel_info does with the
     served sets expected (RV(health), RV(sets)).
   - Every step is skipped when it is already in the wanted state; a second run changes nothing.
-  - A bearerbox that does not answer changes nothing but the record (RV(bearerbox_running) is
-    false), so the caller can start bearerbox with exactly the wanted link files and run the
-    module again.
+  - A bearerbox that does not answer changes nothing but the record and O(active_dir): that gets
+    exactly the files bearerbox must start with (the served sets' links, the own links' stand-ins
+    while the own set is not served; nothing else), so the caller can start bearerbox and run the
+    module again (RV(bearerbox_running) is false).
   - Except when the node must stop serving a set (a set with links is not in O(serve)) and
     bearerbox does not answer while its unit still has a process (hung, that is stopped by a
     signal, blocked or deadlocked; it keeps its provider sessions open, whatever its link files
@@ -146,7 +147,8 @@ serving:
   type: dict
   sample: {"before": ["node-b"], "after": ["node-a", "node-b"]}
 bearerbox_running:
-  description: False when bearerbox did not answer; then only the record was written.
+  description: False when bearerbox did not answer; then only the record and O(active_dir) were
+    written.
   returned: always
   type: bool
 gateway_stopped:
@@ -162,8 +164,8 @@ gateway_stopped:
            "confirmed": true, "seconds": 0.11, "active_state": "activating", "restarted": true}
 steps:
   description: What ran, in order, each with C(step) (C(smsbox-stop), C(hold), C(passive),
-    C(active), C(smsbox-start)), C(target) (links or set) and C(actions) (the admin commands and
-    unit operations).
+    C(active), C(smsbox-start), C(sweep); C(arrange) when bearerbox did not answer), C(target)
+    (links, set or directory) and C(actions) (the admin commands, unit operations and files).
   returned: always
   type: list
   elements: dict
@@ -213,7 +215,12 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import
     report,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import Server, stop_unanswering_gateway, write_record
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import (
+    Server,
+    arrange_for_start,
+    stop_unanswering_gateway,
+    write_record,
+)
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import (
     SmsboxError,
     SmsboxManager,
@@ -310,8 +317,20 @@ def stop_if_unanswering(module, admin, systemctl, sets, serve, recorded, result,
     else:
         module.warn("bearerbox does not answer (%s): only the serving state was recorded"
                     % unreachable)
-    module.exit_json(changed=bool(recorded or stopped.get("killed") or stopped.get("would_kill")),
-                     bearerbox_running=False, steps=[], not_online={},
+    try:
+        copied, removed = arrange_for_start(sets, serve, p["own_set"], p["active_dir"],
+                                            p["available_dir"], check_mode=module.check_mode)
+    except OSError as e:
+        module.fail_json(msg="bearerbox is not running and its link directory %s cannot be made "
+                             "ready for its start: %s" % (p["active_dir"], e),
+                         changed=recorded, bearerbox_running=False, **result)
+    steps = [{"step": "arrange", "target": p["active_dir"],
+              "actions": [{"link": ident, "action": "copy-config"} for ident in copied]
+              + [{"link": name, "action": "delete-config"} for name in removed]}] \
+        if copied or removed else []
+    module.exit_json(changed=bool(recorded or stopped.get("killed") or stopped.get("would_kill")
+                                  or steps),
+                     bearerbox_running=False, steps=steps, not_online={},
                      elapsed=round(time.monotonic() - started, 3), **result)
 
 

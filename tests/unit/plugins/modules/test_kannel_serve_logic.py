@@ -7,6 +7,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import (
     Server,
+    arrange_for_start,
     stop_unanswering_gateway,
     write_record,
 )
@@ -179,3 +180,49 @@ def test_smsboxes_of_the_sets_given_up_are_killed_before_bearerbox_starts_again(
     assert kills == [["kill", "--signal=SIGKILL", "kannel-bearerbox.service"],
                      ["kill", "--signal=SIGKILL", "kannel-smsbox@node-a"],
                      ["restart", "kannel-bearerbox.service"]]
+
+
+def _available(tmp_path, ids):
+    available, active = tmp_path / "available", tmp_path / "active"
+    available.mkdir()
+    active.mkdir()
+    for ident in ids:
+        (available / (ident + ".conf")).write_text("group = smsc\nsmsc-admin-id = %s\n" % ident)
+    return str(available), str(active)
+
+
+ALL_FILES = ["A1", "A2", "B1", "A1.held", "A2.held"]
+
+
+@pytest.mark.parametrize("serve, own, wanted", [
+    (["node-a"], "node-a", ["A1.conf", "A2.conf"]),                     # normal operation
+    (["node-a", "node-b"], "node-b", ["A1.conf", "A2.conf", "B1.conf"]),  # takeover survivor
+    ([], "node-a", ["A1.held.conf", "A2.held.conf"]),                    # fenced: stand-ins only
+])
+def test_a_stopped_bearerbox_finds_exactly_the_wanted_files_at_its_start(tmp_path, serve, own, wanted):
+    """One run lays out the include directory for the start, however many links: the served
+    sets' links, the own stand-ins while the own set is not served, nothing else (a passive
+    link's file or a stray temporary file left there would be loaded)."""
+    available, active = _available(tmp_path, ALL_FILES)
+    for stale in ("B1.conf", ".A1.conf.tmp"):
+        with open(os.path.join(active, stale), "w") as fh:
+            fh.write("old")
+    copied, removed = arrange_for_start(SETS, serve, own, active, available)
+    assert sorted(os.listdir(active)) == wanted
+    assert copied == sorted(name[:-len(".conf")] for name in wanted)
+    assert (".A1.conf.tmp" in removed) and (("B1.conf" in removed) == ("B1.conf" not in wanted))
+    # a second run finds everything in place
+    assert arrange_for_start(SETS, serve, own, active, available) == ([], [])
+
+
+def test_check_mode_lays_out_nothing_but_says_what(tmp_path):
+    available, active = _available(tmp_path, ALL_FILES)
+    assert arrange_for_start(SETS, ["node-a"], "node-a", active, available, check_mode=True) \
+        == (["A1", "A2"], [])
+    assert os.listdir(active) == []
+
+
+def test_a_link_file_missing_from_available_is_an_error_naming_it(tmp_path):
+    available, active = _available(tmp_path, ["A1"])
+    with pytest.raises(OSError, match="A2.conf is missing: deploy the node"):
+        arrange_for_start(SETS, ["node-a"], "node-a", active, available)
