@@ -34,5 +34,5 @@ def main(argv):
         return guard_runtime.watch(cfg)
     if argv[1:2] == ["peer-silence"]:
         return guard_runtime.peer_silence(cfg)
-    print("usage: kannel-cluster-guard bearerbox | smsbox SET | watch | peer-silence", file=sys.stderr)
+    sys.stderr.write("usage: kannel-cluster-guard bearerbox | smsbox SET | watch | peer-silence\n")
     return 2

@@ -13,6 +13,7 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+import sys
 
 from ansible_collections.smsgw.cluster.plugins.module_utils import atomic_file, serving_record, smsc_active
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_scrub import scrub
@@ -29,7 +30,8 @@ SECRETS = []
 def log(msg):
     # Goes to the journal of the unit that runs the guard. Exception texts may echo a URL, and the
     # admin interface takes its passwords only in the query: scrubbed, plain and URL-encoded.
-    print("kannel-cluster-guard: %s" % scrub(msg, *SECRETS), flush=True)
+    sys.stdout.write("kannel-cluster-guard: %s\n" % scrub(msg, *SECRETS))
+    sys.stdout.flush()
 
 
 def load_json(path):
@@ -115,7 +117,7 @@ def release_service_addresses(config, serving_sets):
     for entry in held:
         cidr = "%s/%s" % (entry["address"], entry["prefix"])
         where = "%s dev %s" % (cidr, entry["interface"])
-        rc, _, err = run_command(["ip", "addr", "del", cidr, "dev", entry["interface"]])
+        rc, _out, err = run_command(["ip", "addr", "del", cidr, "dev", entry["interface"]])
         if rc == 0:
             released.append(where)
             log("released service address %s of set %s: this node does not serve it"

@@ -17,6 +17,7 @@ import concurrent.futures
 import json
 import os
 import socket
+import sys
 import time
 
 from ansible_collections.smsgw.cluster.plugins.module_utils import guard_node, guard_peer, guard_release
@@ -25,7 +26,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import
 
 
 def connects(address, timeout):
-    host, _, port = address.rpartition(":")
+    host, _colon, port = address.rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
         return True
@@ -210,5 +211,5 @@ def peer_silence(cfg):
                "silent_seconds": round(max(0.0, now - float(state["peer_seen_at"])), 1)}
     except (OSError, ValueError, KeyError, TypeError):
         out = {"peer_reachable": None, "fresh": False, "silent_seconds": None}
-    print(json.dumps(out))
+    sys.stdout.write(json.dumps(out) + "\n")
     return 0

@@ -91,8 +91,8 @@ def decide(cfg, serving):
         guard_node.record_give_up(cfg, serving, conflict, "peer %s serves it" % cfg["peer"],
                                   "start-up guard")
     else:
-        log("peer %s serves %s; starting with %s" % (cfg["peer"], ", ".join(sorted(peer_sets)) or "nothing",
-                                                      ", ".join(sorted(claimed))))
+        log("peer %s serves %s; starting with %s"
+            % (cfg["peer"], ", ".join(sorted(peer_sets)) or "nothing", ", ".join(sorted(claimed))))
 
 
 def sweep_active_dir(cfg, serving):
