@@ -2,7 +2,8 @@
 # ansible-test sanity for the collection's plugins (modules, module_utils, doc fragments, filters),
 # without docker.
 #
-#   tests/sanity.sh            # every plugin of the collection (modules, module_utils, ...)
+#   tests/sanity.sh            # every plugin of the collection (modules, module_utils, ...) and
+#                              # the node guard's entry point
 #   tests/sanity.sh --all      # every file of the collection
 #
 # How it works here (no docker, PyPI reachable, ci-files.testing.ansible.com NOT reachable):
@@ -62,7 +63,8 @@ if [ "${1:-}" = "--all" ]; then
     shift
     TARGETS=""
 else
-    TARGETS=$(find plugins -name '*.py' | sort)
+    # the plugins, and the node's guard: its entry point (the rest of it is in plugins/module_utils)
+    TARGETS="$(find plugins -name '*.py' | sort) roles/kannel_node/files/kannel_cluster_guard.py"
 fi
 # shellcheck disable=SC2086
 exec "$SANITY_VENV/bin/ansible-test" sanity --python 3.11 --requirements --color no "$@" $TARGETS

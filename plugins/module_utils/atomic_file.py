@@ -6,7 +6,7 @@ restart, the guard, an operator) sees the old file or the new one, never half of
 write leaves neither a half-written target nor a stray temporary file behind. Also the one way a
 file is created only if it does not exist yet (write_new: the cluster lock) and the one exclusive
 lock on a file (exclusive_lock: read-modify-write of the watcher's state, the cluster lock).
-Standard library only: the node's guard gets this file installed beside it and writes with it too."""
+Standard library only: the node's guard (module_utils/guard_*.py) writes with it too."""
 
 from __future__ import absolute_import, division, print_function
 

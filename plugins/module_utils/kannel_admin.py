@@ -10,20 +10,23 @@ Rules this client keeps (measured Kannel behaviour):
 - the password travels in the query string, so it is scrubbed from every message this module makes
   (urllib errors echo the URL);
 - every request has a timeout.
+
+Standard library only (the node's guard runs it without Ansible): the default transport is
+UrllibFetch; modules pass module_utils/kannel_admin_ansible.py's UrlsFetch (ansible-core's urls).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import http.client
 import re
 import socket
 import time
+import urllib.request
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import urlencode
-from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.urls import Request, make_context
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
 
 # scrub(text, *passwords): one implementation, shared with the node's guard
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_scrub import scrub  # noqa: F401
@@ -56,17 +59,12 @@ _GATEWAY_OK = {
     "graceful-restart": "Restarting gracefully.....",
 }
 
-KANNEL_ADMIN_ARGSPEC = dict(
-    admin_url=dict(type="str", default=DEFAULT_ADMIN_URL),
-    admin_password=dict(type="str", required=True, no_log=True),
-    timeout=dict(type="float", default=DEFAULT_TIMEOUT),
-)
 
-
-def kannel_admin_argument_spec(**extra):
-    spec = dict((k, dict(v)) for k, v in KANNEL_ADMIN_ARGSPEC.items())
-    spec.update(extra)
-    return spec
+def to_text(data):
+    """A reply body as text (undecodable bytes kept as surrogates, as ansible's to_text does)."""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "surrogateescape")
+    return data
 
 
 class KannelAdminError(Exception):
@@ -76,11 +74,18 @@ class KannelAdminError(Exception):
 class KannelUnreachable(KannelAdminError):
     """Nothing (usable) answered at the admin URL: refused, timed out, DNS, TLS, HTTP error code.
     ``refused``: the connection was refused (nothing listens there: bearerbox is not running, or
-    not listening yet), as opposed to silence (a hung bearerbox accepts and never answers)."""
+    not listening yet), as opposed to silence (a hung bearerbox accepts and never answers).
+    ``broken``: an answer came that broke off or was no HTTP (http.client.HTTPException): the host
+    answered. A refusal or a broken answer both tell a peer's host from one that is silent."""
 
-    def __init__(self, msg, refused=False):
+    def __init__(self, msg, refused=False, broken=False):
         super(KannelUnreachable, self).__init__(msg)
         self.refused = refused
+        self.broken = broken
+
+    @property
+    def host_answered(self):
+        return self.refused or self.broken
 
 
 class KannelAdminDenied(KannelAdminError):
@@ -97,7 +102,7 @@ def interpret_reply(command, smsc, text):
     Returns ``{"command", "smsc", "ok", "reply"}``. Raises KannelAdminDenied on ``Denied``.
     ``ok`` is False for Kannel's ``Could not ...``, ``SMSC id not given`` and unknown replies.
     """
-    reply = to_text(text or "", errors="surrogate_or_replace").strip()
+    reply = to_text(text or "").strip()
     result = {"command": command, "smsc": smsc, "ok": False, "reply": reply}
     if is_denied(reply):
         raise KannelAdminDenied("bearerbox answered Denied to %s" % command)
@@ -113,41 +118,30 @@ def interpret_reply(command, smsc, text):
     return result
 
 
-class UrlsFetch(object):
-    """GET through ansible.module_utils.urls with one reused Request and TLS context.
-
-    open_url() builds a new TLS context (loading the CA bundle) on every call, ~28 ms here even
-    for http:// URLs; with one add-smsc per link that dominated activating many links. The
-    context is built once per client instead (certificates are still verified for https).
-    """
+class UrllibFetch(object):
+    """GET with the standard library (no proxy, as UrlsFetch): the transport outside Ansible (the
+    node's guard). Raises what urllib raises; KannelAdmin turns it into KannelUnreachable."""
 
     def __init__(self):
-        self._request = None
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def __call__(self, url, timeout):
-        if self._request is None:
-            self._request = Request(use_proxy=False, follow_redirects="none",
-                                    http_agent="smsgw.cluster-kannel-admin",
-                                    context=make_context(validate_certs=True))
-        resp = self._request.open("GET", url, timeout=timeout)
-        try:
-            return to_text(resp.read(), errors="surrogate_or_replace")
-        finally:
-            resp.close()
+        with self._opener.open(url, timeout=timeout) as reply:
+            return to_text(reply.read())
 
 
 class KannelAdmin(object):
     """One bearerbox admin endpoint.
 
     ``fetch`` is a callable ``fetch(url, timeout) -> body text`` (tests pass a fake); by default
-    ansible.module_utils.urls (Request, as open_url, with a reused TLS context) is used.
+    UrllibFetch (standard library). Modules pass kannel_admin_ansible.UrlsFetch.
     """
 
     def __init__(self, url=DEFAULT_ADMIN_URL, password=None, timeout=DEFAULT_TIMEOUT, fetch=None):
         self.url = (url or DEFAULT_ADMIN_URL).rstrip("/")
         self.password = password
         self.timeout = float(timeout)
-        self.fetch = fetch or UrlsFetch()
+        self.fetch = fetch or UrllibFetch()
         self.requests = 0
 
     @property
@@ -186,7 +180,8 @@ class KannelAdmin(object):
             raise KannelUnreachable(scrub(
                 "cannot reach %s/%s after %.2f s: %s: %s"
                 % (self.url, path, time.monotonic() - started, type(e).__name__, e),
-                self.password), refused=isinstance(e, ConnectionRefusedError))
+                self.password), refused=isinstance(e, ConnectionRefusedError),
+                broken=isinstance(e, http.client.HTTPException))
 
     def status_text(self):
         return self._get("status.xml")

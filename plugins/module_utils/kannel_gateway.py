@@ -11,8 +11,8 @@ sockets (the provider sees the sessions end). The unit's main and control PIDs, 
 them, are what is killed and what must be gone; a new PID afterwards is a restart (Restart=), which
 goes through the start-up guard and loads what serving.json lists.
 
-Standard library only: kannel_serve (through module.run_command) and the node's guard script
-(installed beside it, through subprocess) both use it.
+Standard library only: kannel_serve (through module.run_command) and the node's guard
+(module_utils/guard_release.py, through subprocess) both use it.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -3,13 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The health verdict of one node and the state of each configuration set on it, judged from a
 parsed status page (smsgw.cluster.kannel_info, and smsgw.cluster.kannel_serve's confirmation), and
-the node's recorded serving state."""
+the node's recorded serving state (read by module_utils/serving_record.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import json
 
 from ansible_collections.smsgw.cluster.plugins.module_utils import dlr_store as dlr_store_probe
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
@@ -162,30 +160,6 @@ def queues_of(status):
         "dlr_queued": status["dlr"]["queued"],
         "links_queued": sum(link["queued"] for link in status["links"]),
     }
-
-
-def read_serving(path):
-    """The recorded serving state at path -> {recorded, sets, changed_by, changed_at, error}."""
-    state = {"recorded": False, "sets": None, "changed_by": None, "changed_at": None, "error": None}
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return state
-    except OSError as e:
-        state.update(recorded=True, error="cannot read %s: %s" % (path, e.strerror))
-        return state
-    state["recorded"] = True
-    try:
-        doc = json.loads(text)
-        sets = doc["sets"]
-        if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
-            raise ValueError("sets is not a list of set names")
-    except (ValueError, KeyError, TypeError) as e:
-        state["error"] = "%s is not a serving state ({\"sets\": [...]}): %s" % (path, e)
-        return state
-    state.update(sets=sets, changed_by=doc.get("changed_by"), changed_at=doc.get("changed_at"))
-    return state
 
 
 def store_reason(store, timeout):

@@ -5,9 +5,8 @@
 
 Kannel takes its passwords only in the query string (``?password=...``), so an error that echoes a
 URL (urllib, http.client) carries the password, plain or URL-encoded. Used by the collection's
-admin client (module_utils/kannel_admin.py) and by the node's guard
-(roles/kannel_node/files/kannel-cluster-guard, which gets this file installed beside it).
-Standard library only.
+admin client (module_utils/kannel_admin.py) and by the node's guard's log
+(module_utils/guard_node.py). Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function

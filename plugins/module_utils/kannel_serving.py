@@ -1,22 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: SMS gateway cluster maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Serving sets on one node (smsgw.cluster.kannel_serve): the serving record, the order in which
+"""Serving sets on one node (smsgw.cluster.kannel_serve): the order in which
 links and smsboxes are released and activated, and what to do when bearerbox does not answer."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import time
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import (
-    copy_atomically,
-    same_file,
-    write_atomically,
-)
+from ansible_collections.smsgw.cluster.plugins.module_utils.atomic_file import copy_atomically, same_file
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import (
     GatewayNotStopped,
@@ -111,13 +106,6 @@ def arrange_for_start(sets, serve, own_set, active_dir, available_dir, check_mod
                 copy_atomically(src, dst, tmp_dir=temp_dir(active_dir))
             copied.append(ident)
     return copied, sweep(active_dir, keep, check_mode=check_mode)
-
-
-def write_record(path, sets, changed_by):
-    """serving.json, written atomically (a reader never sees half a file)."""
-    doc = {"sets": sets, "changed_by": changed_by,
-           "changed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    write_atomically(path, json.dumps(doc, indent=4, sort_keys=True) + "\n", mode=0o644)
 
 
 class Server(object):

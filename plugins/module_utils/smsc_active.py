@@ -11,8 +11,8 @@ killed between creating its temporary file and renaming it must not leave that f
 for the directory are written in a sibling directory on the same file system (``temp_dir``; the
 rename stays atomic), and whatever is in the directory that is not a wanted link file is swept out.
 
-One rule for every writer of the directory: the start-up guard (roles/kannel_node/files/
-kannel-cluster-guard, which gets this file installed beside it), kannel_link / kannel_serve
+One rule for every writer of the directory: the start-up guard (module_utils/guard_start.py),
+kannel_link / kannel_serve
 (module_utils/kannel_links.py) and kannel_node_files. Standard library only.
 """
 

@@ -217,13 +217,16 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelAdmin,
     KannelAdminDenied,
     KannelAdminError,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
+    UrlsFetch,
     kannel_admin_argument_spec,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     normalize_sets,
-    read_serving,
     report,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import read_serving
 from ansible_collections.smsgw.cluster.plugins.module_utils.service_address import (
     AddressError,
     read_addresses,
@@ -262,11 +265,11 @@ def main():
             module.fail_json(msg="expect_active names set(s) not in sets: %s (known: %s)"
                              % (", ".join(unknown), ", ".join(sorted(sets)) or "none"))
     admin = KannelAdmin(module.params["admin_url"], module.params["admin_password"],
-                        module.params["timeout"])
+                        module.params["timeout"], fetch=UrlsFetch())
     commands = None
     if module.params["command_password"] is not None:
         commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
-                               module.params["timeout"])
+                               module.params["timeout"], fetch=UrlsFetch())
     local_addresses, address_warning = None, None
     if any(spec["service_address"] for spec in sets.values()):
         try:

@@ -217,6 +217,9 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelAdmin,
     KannelAdminDenied,
     KannelAdminError,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
+    UrlsFetch,
     kannel_admin_argument_spec,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
@@ -240,7 +243,7 @@ def main():
     if not p["links"]:
         module.exit_json(changed=False, actions=[], links={}, not_online={}, reachable=True,
                          status_requests=0, elapsed=0.0)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], fetch=UrlsFetch())
     manager = LinkManager(admin, p["links"], p["state"], p["active_dir"], p["available_dir"],
                           wait_timeout=p["wait_timeout"], drain_timeout=p["drain_timeout"],
                           require_online=p["require_online"], check_mode=module.check_mode)

@@ -206,12 +206,14 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelAdminDenied,
     KannelAdminError,
     KannelUnreachable,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
+    UrlsFetch,
     kannel_admin_argument_spec,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import GatewayNotStopped
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     normalize_sets,
-    read_serving,
     report,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
@@ -219,8 +221,8 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving impor
     Server,
     arrange_for_start,
     stop_unanswering_gateway,
-    write_record,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import read_serving, write_record
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import (
     SmsboxError,
     SmsboxManager,
@@ -379,7 +381,7 @@ def main():
     started = time.monotonic()
     sets, serve = checked_sets(module)
     recorded, result = record_serving(module, serve)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], fetch=UrlsFetch())
     systemctl = module.get_bin_path("systemctl", required=True)
     stop_if_unanswering(module, admin, systemctl, sets, serve, recorded, result, started)
     serve_sets(module, admin, systemctl, sets, serve, recorded, result, started)

@@ -111,6 +111,9 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import 
     KannelAdmin,
     KannelAdminDenied,
     KannelAdminError,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
+    UrlsFetch,
     kannel_admin_argument_spec,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import SmsboxError, SmsboxManager
@@ -130,7 +133,7 @@ def main():
     started = time.monotonic()
     service = p["service"] or "kannel-smsbox@%s" % p["set"]
     systemctl = module.get_bin_path("systemctl", required=True)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"])
+    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], fetch=UrlsFetch())
     manager = SmsboxManager(module.run_command, systemctl, admin, p["set"], service, p["state"],
                             wait_timeout=p["wait_timeout"], check_mode=module.check_mode)
     try:

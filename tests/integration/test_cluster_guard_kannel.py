@@ -1,4 +1,4 @@
-"""The node's guard (roles/kannel_node/files/kannel-cluster-guard) against a real bearerbox on
+"""The node's guard (plugins/module_utils/guard_*.py) against a real bearerbox on
 loopback: its own faults (issue 19 section 3)."""
 import json
 import os
@@ -10,7 +10,8 @@ import time
 import urllib.request
 
 import kannel_harness
-from guard_module import LOAD_IN_CHILD, load_guard
+from ansible_collections.smsgw.cluster.plugins.module_utils import guard_runtime, guard_start
+from guard_module import IN_CHILD
 from kannel_harness import PLACEHOLDER, STATUS_PASSWORD, closed_port
 
 
@@ -63,10 +64,9 @@ def timed_status(lab, timeout=20.0):
 def test_a_peer_that_denies_the_status_password_is_not_stalled_by_the_guard(lab, tmp_path, capsys):
     # The lab's bearerbox is the peer; this node's guard has another status password for it.
     lab.start_bearerbox()
-    guard = load_guard()
     cfg = guard_config(lab, tmp_path, peer_admin_url=lab.admin_url, status_password="old-status-pw")
     serve(cfg, ["node-a"])
-    watch = guard.Watch(cfg)
+    watch = guard_runtime.Watch(cfg)
     assert timed_status(lab) < 0.5
     end = time.monotonic() + 20
     while time.monotonic() < end:  # the runtime loop, at the configured interval
@@ -85,18 +85,18 @@ def test_a_peer_that_denies_the_status_password_is_not_stalled_by_the_guard(lab,
     assert json.load(open(cfg["state_file"]))["peer_reachable"] is True
 
 
-RUNTIME_GUARD = LOAD_IN_CHILD + r"""
+RUNTIME_GUARD = IN_CHILD + r"""
 import os, signal
-guard.CONFIG = sys.argv[1]
+guard_cli.CONFIG = sys.argv[1]
 if sys.argv[2] == "kill-before-remove-smsc":
-    command = guard.admin_command
+    command = guard_release.admin_command
 
     def admin_command(cfg, name, smsc=None):
         if name == "remove-smsc":
             os.kill(os.getpid(), signal.SIGKILL)  # e.g. deploy's handler restarting the guard
         return command(cfg, name, smsc)
-    guard.admin_command = admin_command
-sys.exit(guard.main(["kannel-cluster-guard", "watch"]))
+    guard_release.admin_command = admin_command
+sys.exit(guard_cli.main(["kannel-cluster-guard", "watch"]))
 """
 
 
@@ -149,11 +149,11 @@ def test_a_guard_killed_mid_give_up_and_restarted_leaves_no_link_of_an_unlisted_
         peer.close()
 
 
-KILLED_START_UP_GUARD = LOAD_IN_CHILD + r"""
+KILLED_START_UP_GUARD = IN_CHILD + r"""
 import json, os, signal
 # killed once its copy of a stand-in is written, before the rename
 os.rename = os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
-guard.guard_bearerbox(json.loads(sys.argv[1]))
+guard_start.guard_bearerbox(json.loads(sys.argv[1]))
 """
 
 
@@ -170,7 +170,7 @@ def test_a_kill_during_a_write_into_the_include_directory_leaves_nothing_bearerb
     proc = subprocess.run([sys.executable, "-c", KILLED_START_UP_GUARD, json.dumps(cfg)], check=False, capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
     # systemd runs ExecStartPre again at the next start
-    assert load_guard().guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     lab.start_bearerbox()
     assert loaded_ids(lab) == ["A1.held", PLACEHOLDER]
     assert sorted(os.listdir(lab.active_dir)) == ["A1.held.conf"]

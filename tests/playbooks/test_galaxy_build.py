@@ -16,6 +16,6 @@ def test_galaxy_build_ships_the_collection_only(tmp_path):
         names = tar.getnames()
     assert {name.split("/")[0] for name in names} == SHIPPED
     for wanted in ("plugins/modules/kannel_serve.py", "plugins/module_utils/kannel_status.py",
-                   "roles/kannel_node/files/kannel-cluster-guard", "playbooks/takeover.yml",
+                   "roles/kannel_node/files/kannel_cluster_guard.py", "playbooks/takeover.yml",
                    "extensions/eda/rulebooks/auto_takeover.yml", "docs/DESIGN.md"):
         assert wanted in names

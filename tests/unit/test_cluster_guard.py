@@ -1,4 +1,4 @@
-"""The guard's decisions (roles/kannel_node/files/kannel-cluster-guard), on a temp node layout: the
+"""The guard's decisions (plugins/module_utils/guard_*.py), on a temp node layout: the
 start-up guard's file decisions and the runtime guard's (watch) give-ups; the peer does not answer
 (policy serve) unless a test says otherwise."""
 import http.client
@@ -9,14 +9,29 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
 
 import pytest
 
-from guard_module import LOAD_IN_CHILD, MODULE_UTILS, REPO, load_guard
+from ansible_collections.smsgw.cluster.plugins.module_utils import (
+    guard_cli,
+    guard_node,
+    guard_peer,
+    guard_release,
+    guard_runtime,
+    guard_start,
+    kannel_gateway,
+    kannel_status,
+)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import UrllibFetch
+from guard_module import ENTRY_POINT, IN_CHILD, MODULE_UTILS, REPO
+
+# The start-up guard's own question to the peer (the node fixture replaces it: no peer answers).
+PEER_ACTIVE_SETS = guard_start.peer_active_sets
 
 
 @pytest.fixture
-def node(tmp_path):
+def node(tmp_path, monkeypatch):
     avail, active = tmp_path / "available", tmp_path / "active"
     avail.mkdir()
     active.mkdir()
@@ -33,9 +48,8 @@ def node(tmp_path):
            "admin_url": "http://127.0.0.1:9", "admin_password": "secret-admin", "interval": 1,
            "smsbox_unit_prefix": "kannel-smsbox@", "state_file": str(tmp_path / "run" / "guard.json"),
            "quorum": {"enabled": False, "addresses": [], "seconds": 10}}
-    guard = load_guard()
-    guard.peer_active_sets = lambda c: None  # the peer does not answer
-    return guard, cfg, active
+    monkeypatch.setattr(guard_start, "peer_active_sets", lambda c: None)  # the peer does not answer
+    return cfg, active
 
 
 def serve(cfg, sets):
@@ -67,44 +81,44 @@ class FakeSystemctl:
 
 
 def test_fenced_start_loads_stand_ins_and_drops_the_links(node):
-    guard, cfg, active = node
+    cfg, active = node
     serve(cfg, [])
     for name in ("A1", "A2", "B1"):
         (active / (name + ".conf")).write_text("group = smsc\n")
-    assert guard.guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
     assert stat.S_IMODE(os.stat(str(active / "A1.held.conf")).st_mode) == 0o604
 
 
 def test_serving_start_drops_only_stand_ins_whose_link_is_there(node):
     # an interrupted failback: A1 is back, A2 not yet; A2's stand-in must keep its messages
-    guard, cfg, active = node
+    cfg, active = node
     serve(cfg, ["node-a"])
     for name in ("A1", "A1.held", "A2.held"):
         (active / (name + ".conf")).write_text("group = smsc\n")
-    assert guard.guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert files(active) == ["A1.conf", "A2.held.conf"]
 
 
 def test_peer_serving_the_set_makes_it_give_up_and_hold(node, monkeypatch):
-    guard, cfg, active = node
+    cfg, active = node
     serve(cfg, ["node-a"])
     (active / "A1.conf").write_text("group = smsc\n")
-    monkeypatch.setattr(guard, "peer_active_sets", lambda c: {"node-a", "node-b"})
-    assert guard.guard_bearerbox(cfg) == 0
+    monkeypatch.setattr(guard_start, "peer_active_sets", lambda c: {"node-a", "node-b"})
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert json.load(open(cfg["serving_file"]))["sets"] == []
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
 
 
 @pytest.mark.parametrize("content", ['{"sets": ["node-a"]}\\n', "", '["node-a"]'])
 def test_unreadable_serving_state_serves_nothing_and_is_left_for_the_operator(node, content):
-    guard, cfg, active = node
+    cfg, active = node
     with open(cfg["serving_file"], "w") as f:
         f.write(content)
     (active / "A1.conf").write_text("group = smsc\n")
-    assert guard.guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
-    assert guard.guard_smsbox(cfg, "node-a") == 1
+    assert guard_start.guard_smsbox(cfg, "node-a") == 1
     assert open(cfg["serving_file"]).read() == content
 
 
@@ -118,7 +132,9 @@ class FakeIp(object):
         self.calls = []
         self.read_error = None
 
-    def __call__(self, args):
+    def __call__(self, argv):
+        assert argv[0] == "ip"
+        args = argv[1:]
         self.calls.append(list(args))
         if args[0] == "-j":
             if self.read_error:
@@ -133,57 +149,57 @@ class FakeIp(object):
 
 @pytest.fixture
 def addresses(node, monkeypatch):
-    guard, cfg, _active = node
+    cfg, _active = node
     cfg["service_addresses"] = {"node-a": {"address": "10.0.0.35/24", "interface": None},
                                 "node-b": {"address": "10.0.0.36/24", "interface": "eth0"}}
     fake = FakeIp(eth0=[("10.0.0.31", 24), ("10.0.0.35", 24), ("10.0.0.36", 24)],
                   eth1=[("10.0.0.36", 32)])
-    monkeypatch.setattr(guard, "run_ip", fake)
-    return guard, cfg, fake
+    monkeypatch.setattr(guard_node, "run_command", fake)
+    return cfg, fake
 
 
 def test_release_removes_only_the_addresses_of_sets_not_served(addresses, capsys):
-    guard, cfg, fake = addresses
-    released = guard.release_service_addresses(cfg, ["node-a"])
+    cfg, fake = addresses
+    released = guard_node.release_service_addresses(cfg, ["node-a"])
     assert released == ["10.0.0.36/24 dev eth0", "10.0.0.36/32 dev eth1"]
     assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}
     assert "released service address 10.0.0.36/24 dev eth0 of set node-b" in capsys.readouterr().out
 
 
 def test_release_never_binds_and_reads_nothing_when_every_set_is_served(addresses):
-    guard, cfg, fake = addresses
+    cfg, fake = addresses
     fake.interfaces["eth0"] = [("10.0.0.31", 24)]
-    assert guard.release_service_addresses(cfg, ["node-a", "node-b"]) == []
+    assert guard_node.release_service_addresses(cfg, ["node-a", "node-b"]) == []
     assert fake.calls == []
-    assert guard.release_service_addresses(cfg, ["node-b"]) == []
+    assert guard_node.release_service_addresses(cfg, ["node-b"]) == []
     assert [c[0] for c in fake.calls] == ["-j"]  # read once, nothing deleted or added
 
 
 def test_unreadable_addresses_are_logged_not_fatal(addresses, capsys):
-    guard, cfg, fake = addresses
+    cfg, fake = addresses
     fake.read_error = "Cannot open netlink socket"
-    assert guard.release_service_addresses(cfg, []) == []
+    assert guard_node.release_service_addresses(cfg, []) == []
     assert "service addresses of set(s) node-a, node-b not checked" in capsys.readouterr().out
 
 
 def test_start_after_the_peer_took_the_set_releases_its_address(addresses, monkeypatch):
-    guard, cfg, fake = addresses
+    cfg, fake = addresses
     serve(cfg, ["node-a"])
-    monkeypatch.setattr(guard, "peer_active_sets", lambda c: {"node-a", "node-b"})
-    assert guard.guard_bearerbox(cfg) == 0
+    monkeypatch.setattr(guard_start, "peer_active_sets", lambda c: {"node-a", "node-b"})
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert fake.interfaces["eth0"] == [("10.0.0.31", 24)] and fake.interfaces["eth1"] == []
 
 
 def test_start_without_serving_state_releases_every_address(addresses):
-    guard, cfg, fake = addresses
-    assert guard.guard_bearerbox(cfg) == 0
+    cfg, fake = addresses
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert fake.interfaces["eth0"] == [("10.0.0.31", 24)]
 
 
 def test_start_serving_its_own_set_keeps_its_address(addresses):
-    guard, cfg, fake = addresses
+    cfg, fake = addresses
     serve(cfg, ["node-a"])
-    assert guard.guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert fake.interfaces["eth0"] == [("10.0.0.31", 24), ("10.0.0.35", 24)]
 
 
@@ -201,27 +217,27 @@ class Clock:
 def watch(node, monkeypatch):
     """A runtime guard on node-a with a fake clock; the peer's answer and the quorum addresses'
     are what the test sets; applying a give-up is recorded, not done (tested on its own below)."""
-    guard, cfg, _active = node
+    cfg, _active = node
     seen = {"peer": None, "quorum": None, "released": 0}
     # the peer's host answers whenever its bearerbox gives a status, unless the test says otherwise
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (seen.get("host", seen["peer"] is not None),
+    monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (seen.get("host", seen["peer"] is not None),
                                                            seen["peer"], False))
-    monkeypatch.setattr(guard, "quorum_reached", lambda a, t: seen["quorum"])
+    monkeypatch.setattr(guard_runtime, "quorum_reached", lambda a, t: seen["quorum"])
 
     def release(c):
         seen["released"] += 1
-    monkeypatch.setattr(guard, "release_own_set", release)
+    monkeypatch.setattr(guard_release, "release_own_set", release)
     clock = Clock()
 
     def make(quorum=False):
         if quorum:
             cfg["quorum"] = {"enabled": True, "addresses": ["10.0.0.9:22"], "seconds": 10}
-        return guard.Watch(cfg, clock=clock, wall=lambda: clock.now + 5000.0)
-    return guard, cfg, seen, clock, make
+        return guard_runtime.Watch(cfg, clock=clock, wall=lambda: clock.now + 5000.0)
+    return cfg, seen, clock, make
 
 
 def test_runtime_gives_up_the_own_set_when_the_peer_has_it_active(watch):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-a"])
     seen["peer"] = {"node-a", "node-b"}
     reason = make().step()
@@ -234,7 +250,7 @@ def test_runtime_gives_up_the_own_set_when_the_peer_has_it_active(watch):
 def test_runtime_never_gives_up_a_set_held_for_the_peer(watch):
     # node-a serves both sets (it took node-b over); node-b came back and (wrongly) has its own
     # set active: that is node-b's to give up, never node-a's
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-a", "node-b"])
     seen["peer"] = {"node-b"}
     assert make().step() is None
@@ -243,7 +259,7 @@ def test_runtime_never_gives_up_a_set_held_for_the_peer(watch):
 
 
 def test_runtime_gives_up_only_the_own_set(watch):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-a", "node-b"])
     seen["peer"] = {"node-a", "node-b"}
     assert make().step()
@@ -252,14 +268,14 @@ def test_runtime_gives_up_only_the_own_set(watch):
 
 @pytest.mark.parametrize("sets", [[], ["node-b"]])
 def test_runtime_does_nothing_when_the_own_set_is_not_claimed(watch, sets):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, sets)
     seen["peer"] = {"node-a"}
     assert make().step() is None and seen["released"] == 0
 
 
 def test_runtime_without_quorum_keeps_serving_when_the_peer_is_silent(watch):
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a"])
     w = make()
     for _ in range(100):
@@ -269,7 +285,7 @@ def test_runtime_without_quorum_keeps_serving_when_the_peer_is_silent(watch):
 
 
 def test_quorum_cut_off_node_gives_up_after_quorum_seconds(watch):
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a"])
     seen["peer"] = {"node-b"}  # the peer answers, serving its own set
     w = make(quorum=True)
@@ -286,7 +302,7 @@ def test_quorum_cut_off_node_gives_up_after_quorum_seconds(watch):
 
 
 def test_quorum_a_node_that_reaches_a_quorum_address_keeps_serving(watch):
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a"])
     seen["quorum"] = "10.0.0.9:22"
     w = make(quorum=True)
@@ -298,7 +314,7 @@ def test_quorum_a_node_that_reaches_a_quorum_address_keeps_serving(watch):
 
 def test_quorum_counts_from_the_guards_start(watch):
     # a guard (re)started while cut off waits a whole quorum period before it gives up
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a"])
     w = make(quorum=True)
     clock.now += 9
@@ -308,7 +324,7 @@ def test_quorum_counts_from_the_guards_start(watch):
 
 
 def test_runtime_state_tells_takeover_how_long_the_peer_is_silent(watch, capsys):
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a", "node-b"])
     seen["peer"] = {"node-b"}
     w = make()
@@ -322,25 +338,25 @@ def test_runtime_state_tells_takeover_how_long_the_peer_is_silent(watch, capsys)
 
 
 def test_peer_silence_reports_stale_or_missing_state_as_not_fresh(node, capsys):
-    guard, cfg, _active = node
-    guard.peer_silence(cfg)
+    cfg, _active = node
+    guard_runtime.peer_silence(cfg)
     assert json.loads(capsys.readouterr().out) == {"peer_reachable": None, "fresh": False,
                                                    "silent_seconds": None}
     os.makedirs(os.path.dirname(cfg["state_file"]))
     now = time.time()
     with open(cfg["state_file"], "w") as f:
         json.dump({"peer_reachable": False, "peer_seen_at": now - 20, "updated_at": now - 1}, f)
-    guard.peer_silence(cfg)
+    guard_runtime.peer_silence(cfg)
     out = json.loads(capsys.readouterr().out)
     assert out["fresh"] is True and out["peer_reachable"] is False and 19 < out["silent_seconds"] < 22
     with open(cfg["state_file"], "w") as f:
         json.dump({"peer_reachable": True, "peer_seen_at": now - 60, "updated_at": now - 60}, f)
-    guard.peer_silence(cfg)
+    guard_runtime.peer_silence(cfg)
     assert json.loads(capsys.readouterr().out)["fresh"] is False
 
 
 def test_failed_release_is_retried_at_the_next_step(watch, monkeypatch):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-a"])
     seen["peer"] = {"node-a"}
     calls = []
@@ -349,7 +365,7 @@ def test_failed_release_is_retried_at_the_next_step(watch, monkeypatch):
         calls.append(1)
         if len(calls) == 1:
             raise OSError("admin interface busy")
-    monkeypatch.setattr(guard, "release_own_set", release)
+    monkeypatch.setattr(guard_release, "release_own_set", release)
     w = make()
     with pytest.raises(OSError):
         w.step()
@@ -359,7 +375,7 @@ def test_failed_release_is_retried_at_the_next_step(watch, monkeypatch):
 
 
 def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(node, monkeypatch):
-    guard, cfg, active = node
+    cfg, active = node
     (active / "A1.conf").write_text("group = smsc\n")
     (active / "A2.conf").write_text("group = smsc\n")
     (active / "B1.conf").write_text("group = smsc\n")  # held for the peer: stays
@@ -374,11 +390,11 @@ def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(n
         loaded.discard(smsc)
         return "SMSC `%s' removed" % smsc
 
-    monkeypatch.setattr(guard, "admin_command", admin)
-    monkeypatch.setattr(guard, "local_loaded", lambda c: set(loaded))
-    monkeypatch.setattr(guard.subprocess, "run", lambda argv, **kw: events.append(
+    monkeypatch.setattr(guard_release, "admin_command", admin)
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: set(loaded))
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: events.append(
         (argv[1], argv[-1], None)) or subprocess.CompletedProcess(argv, 0, ""))
-    guard.release_own_set(cfg)
+    guard_release.release_own_set(cfg)
     assert events[0] == ("graceful-restart", None, ["A1.conf", "A1.held.conf", "A2.conf",
                                                     "A2.held.conf", "B1.conf"])
     assert events[1:3] == [("remove-smsc", "A1", ["A1.held.conf", "A2.held.conf", "B1.conf"]),
@@ -388,13 +404,13 @@ def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(n
 
 
 def test_release_with_bearerbox_down_leaves_only_stand_in_files(node, monkeypatch):
-    guard, cfg, active = node
+    cfg, active = node
     (active / "A1.conf").write_text("group = smsc\n")
-    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
-    monkeypatch.setattr(guard, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
+    monkeypatch.setattr(guard_release, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
     systemctl = FakeSystemctl(0)  # bearerbox not running: nothing to kill
-    monkeypatch.setattr(guard.subprocess, "run", systemctl)
-    guard.release_own_set(cfg)
+    monkeypatch.setattr(subprocess, "run", systemctl)
+    guard_release.release_own_set(cfg)
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
     assert systemctl.commands() == [["systemctl", "disable", "--now", "--quiet",
                                      "kannel-smsbox@node-a.service"]]
@@ -404,10 +420,10 @@ def test_release_with_bearerbox_hung_kills_its_unit_once_the_link_files_are_out(
                                                                                 capsys):
     # A hung bearerbox (SIGSTOP) keeps its provider sessions whatever its files say: its unit's
     # processes are killed, after the files are out (systemd restarts it with only the stand-ins).
-    guard, cfg, active = node
+    cfg, active = node
     (active / "A1.conf").write_text("group = smsc\n")
-    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
-    monkeypatch.setattr(guard, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
+    monkeypatch.setattr(guard_release, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
     systemctl = FakeSystemctl(812, 812, 0)
     seen = []
     real = systemctl.__call__
@@ -415,9 +431,9 @@ def test_release_with_bearerbox_hung_kills_its_unit_once_the_link_files_are_out(
     def run(argv, **kw):
         seen.append((argv[1], files(active)))
         return real(argv, **kw)
-    monkeypatch.setattr(guard.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)
     cfg["bearerbox_unit"] = "kannel-bearerbox.service"
-    guard.release_own_set(cfg)
+    guard_release.release_own_set(cfg)
     assert systemctl.commands()[0] == ["systemctl", "kill", "--signal=SIGKILL", "kannel-bearerbox.service"]
     assert ("kill", ["A1.held.conf", "A2.held.conf"]) in seen
     assert "killed its unit kannel-bearerbox.service (SIGKILL, processes 812)" in capsys.readouterr().out
@@ -425,15 +441,15 @@ def test_release_with_bearerbox_hung_kills_its_unit_once_the_link_files_are_out(
 
 def test_release_with_bearerbox_that_cannot_be_killed_still_stops_the_smsbox_then_fails(
         node, monkeypatch):
-    guard, cfg, active = node
-    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
+    cfg, active = node
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
     systemctl = FakeSystemctl(812)  # never goes
-    monkeypatch.setattr(guard.subprocess, "run", systemctl)
-    monkeypatch.setattr(guard.kannel_gateway.time, "sleep", lambda s: None)
+    monkeypatch.setattr(subprocess, "run", systemctl)
+    monkeypatch.setattr(kannel_gateway.time, "sleep", lambda s: None)
     clock = iter(range(0, 1000))
-    monkeypatch.setattr(guard.kannel_gateway.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(kannel_gateway.time, "monotonic", lambda: float(next(clock)))
     with pytest.raises(OSError) as e:
-        guard.release_own_set(cfg)
+        guard_release.release_own_set(cfg)
     assert "could not be stopped" in str(e.value) and "812" in str(e.value)
     assert systemctl.commands()[-1][:2] == ["systemctl", "disable"]
     assert files(active) == ["A1.held.conf", "A2.held.conf"]
@@ -441,18 +457,18 @@ def test_release_with_bearerbox_that_cannot_be_killed_still_stops_the_smsbox_the
 
 def test_peer_status_is_read_with_the_packages_parser(node):
     # one parser: the guard judges the peer's status.xml with plugins/module_utils/kannel_status.py
-    guard, cfg, _active = node
+    cfg, _active = node
     fixtures = os.path.join(REPO, "tests", "unit", "fixtures", "status")
-    status = guard.kannel_status.parse_status(open(os.path.join(fixtures, "mixed.xml")).read())
-    assert guard.kannel_status.__file__.startswith(MODULE_UTILS)
-    ids = set(guard.kannel_status.links_by_admin_id(status))
+    status = kannel_status.parse_status(open(os.path.join(fixtures, "mixed.xml")).read())
+    assert guard_peer.kannel_status is kannel_status
+    assert os.path.realpath(kannel_status.__file__).startswith(MODULE_UTILS)
+    ids = set(kannel_status.links_by_admin_id(status))
     cfg["sets"] = {"x": {"links": sorted(ids)[:1], "smsbox": None},
                    "y": {"links": ["not-loaded"], "smsbox": None}}
-    assert guard.active_sets(cfg, status) == {"x"}
+    assert guard_peer.active_sets(cfg, status) == {"x"}
 
 
 def test_quorum_address_reached_by_a_tcp_connection(node):
-    guard, _cfg, _active = node
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
@@ -461,15 +477,15 @@ def test_quorum_address_reached_by_a_tcp_connection(node):
         closed.bind(("127.0.0.1", 0))
         closed_port = "127.0.0.1:%d" % closed.getsockname()[1]  # bound, not listening: refused
         try:
-            assert guard.quorum_reached([closed_port, open_port], 1) == open_port
-            assert guard.quorum_reached([closed_port], 1) is None
+            assert guard_runtime.quorum_reached([closed_port, open_port], 1) == open_port
+            assert guard_runtime.quorum_reached([closed_port], 1) is None
         finally:
             closed.close()
 
 
 def test_quorum_a_peer_host_that_answers_without_bearerbox_counts_as_reached(watch):
     # fresh deploy or maintenance: the peer's admin port refuses the connection (host up)
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a"])
     seen["host"] = True
     w = make(quorum=True)
@@ -480,28 +496,28 @@ def test_quorum_a_peer_host_that_answers_without_bearerbox_counts_as_reached(wat
 
 
 def test_peer_probe_tells_a_refused_connection_from_silence(node, monkeypatch):
-    guard, cfg, _active = node
+    cfg, _active = node
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, not listening: the host refuses
         cfg["peer_admin_url"] = "http://127.0.0.1:%d" % closed.getsockname()[1]
-        assert guard.probe_peer(cfg, 1) == (True, None, False)
+        assert guard_peer.probe_peer(cfg, 1) == (True, None, False)
 
-    def silent(url, password, timeout):
-        raise guard.urllib.error.URLError(socket.timeout("timed out"))
-    monkeypatch.setattr(guard, "fetch_status", silent)
-    assert guard.probe_peer(cfg, 1) == (False, None, False)
+    def silent(fetch, url, timeout):  # the guard's transport (UrllibFetch) meets a silent host
+        raise urllib.error.URLError(socket.timeout("timed out"))
+    monkeypatch.setattr(UrllibFetch, "__call__", silent)
+    assert guard_peer.probe_peer(cfg, 1) == (False, None, False)
 
 
 def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, monkeypatch):
-    guard, cfg, fake = addresses
+    cfg, fake = addresses
     order = []
-    monkeypatch.setattr(guard, "local_loaded", lambda c: None)
-    monkeypatch.setattr(guard, "drop_unserved_link_files", lambda c, s: order.append("links"))
-    monkeypatch.setattr(guard.subprocess, "run", FakeSystemctl(0))
-    real = guard.release_service_addresses
-    monkeypatch.setattr(guard, "release_service_addresses",
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
+    monkeypatch.setattr(guard_release, "drop_unserved_link_files", lambda c, s: order.append("links"))
+    monkeypatch.setattr(subprocess, "run", FakeSystemctl(0))
+    real = guard_node.release_service_addresses
+    monkeypatch.setattr(guard_node, "release_service_addresses",
                         lambda c, sets: order.append("address") or real(c, sets))
-    guard.release_own_set(cfg)
+    guard_release.release_own_set(cfg)
     assert order[:2] == ["address", "links"]
     # node-a's address went; node-b's (a set this node holds, as far as this call knows) stays
     assert ("10.0.0.35", 24) not in fake.interfaces["eth0"]
@@ -509,10 +525,10 @@ def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, 
 
 
 def test_runtime_step_sweeps_addresses_of_sets_serving_json_does_not_list(addresses, monkeypatch):
-    guard, cfg, fake = addresses
+    cfg, fake = addresses
     serve(cfg, ["node-a"])
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-b"}, False))
-    guard.Watch(cfg).step()
+    monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (True, {"node-b"}, False))
+    guard_runtime.Watch(cfg).step()
     assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}
 
 
@@ -526,15 +542,15 @@ def status_of(links=(), boxes=()):
 
 def test_peer_denied_is_asked_again_only_after_a_growing_pause_and_said_once(watch, monkeypatch,
                                                                              capsys):
-    guard, cfg, seen, clock, make = watch
+    cfg, seen, clock, make = watch
     serve(cfg, ["node-a"])
     asked, answer = [], {"denied": True}
 
     def probe(c, t):
         asked.append(clock.now)
         return (True, None, True) if answer["denied"] else (True, {"node-b"}, False)
-    monkeypatch.setattr(guard, "probe_peer", probe)
-    monkeypatch.setattr(guard, "peer_host_answers", lambda c, t: True, raising=False)
+    monkeypatch.setattr(guard_peer, "probe_peer", probe)
+    monkeypatch.setattr(guard_peer, "peer_host_answers", lambda c, t: True, raising=False)
     w = make(quorum=True)
     start = clock.now
     for _ in range(120):
@@ -557,8 +573,7 @@ def test_peer_denied_is_asked_again_only_after_a_growing_pause_and_said_once(wat
 
 
 def test_denied_backoff_is_capped_and_a_late_answer_keeps_it():
-    from kannel_status import DeniedBackoff
-    b = DeniedBackoff(2, 300)
+    b = kannel_status.DeniedBackoff(2, 300)
     assert b.may_ask(0) and b.denied(0) is True and b.wait() == 2
     assert not b.may_ask(1.9) and b.may_ask(2)
     for n in range(2, 2000):  # days of Denied answers
@@ -568,13 +583,13 @@ def test_denied_backoff_is_capped_and_a_late_answer_keeps_it():
 
 
 def test_start_up_guard_asks_a_denying_peer_once(node, monkeypatch, capsys):
-    guard = load_guard()
-    _g, cfg, _active = node
+    cfg, _active = node
+    monkeypatch.setattr(guard_start, "peer_active_sets", PEER_ACTIVE_SETS)  # asked for real
     cfg["wait_seconds"] = 3
     calls = []
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: calls.append(1) or (True, None, True))
-    monkeypatch.setattr(guard.time, "sleep", lambda s: None)
-    assert guard.peer_active_sets(cfg) is None
+    monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: calls.append(1) or (True, None, True))
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    assert guard_start.peer_active_sets(cfg) is None
     assert len(calls) == 1 and "refused the status password" in capsys.readouterr().out
 
 
@@ -614,35 +629,36 @@ BROKEN_ANSWERS = {
 
 @pytest.mark.parametrize("kind", sorted(BROKEN_ANSWERS))
 def test_a_broken_http_answer_is_no_status_from_a_host_that_answers(node, kind):
-    guard, cfg, _active = node
+    cfg, _active = node
     server = RawHttp(BROKEN_ANSWERS[kind])
     try:
         cfg["peer_admin_url"] = server.url
-        with pytest.raises(Exception) as raised:
-            guard.fetch_status(server.url, "x", 2)
+        with pytest.raises(Exception) as raised:  # what the guard's transport meets
+            UrllibFetch()(server.url + "/status.xml?password=x", 2)
         assert type(raised.value).__name__ == kind or kind == "LineTooLong"
-        assert guard.probe_peer(cfg, 2) == (True, None, False)
+        assert isinstance(raised.value, http.client.HTTPException)
+        assert guard_peer.probe_peer(cfg, 2) == (True, None, False)
     finally:
         server.close()
 
 
 def test_start_up_guard_with_a_broken_peer_answer_starts(node, monkeypatch):
-    guard = load_guard()
-    _g, cfg, active = node
+    cfg, active = node
+    monkeypatch.setattr(guard_start, "peer_active_sets", PEER_ACTIVE_SETS)  # asked for real
     server = RawHttp(BROKEN_ANSWERS["IncompleteRead"])
     try:
         cfg["peer_admin_url"] = server.url
         cfg["wait_seconds"] = 0
         serve(cfg, ["node-a"])
         (active / "A1.conf").write_text("group = smsc\n")
-        assert guard.guard_bearerbox(cfg) == 0
+        assert guard_start.guard_bearerbox(cfg) == 0
         assert files(active) == ["A1.conf"]
     finally:
         server.close()
 
 
 def test_runtime_loop_goes_on_after_an_http_client_error(node, monkeypatch, capsys):
-    guard, cfg, _active = node
+    cfg, _active = node
     steps = []
 
     class Stop(BaseException):
@@ -655,28 +671,28 @@ def test_runtime_loop_goes_on_after_an_http_client_error(node, monkeypatch, caps
         if len(steps) == 2:
             raise http.client.BadStatusLine("x")
         raise Stop()
-    monkeypatch.setattr(guard.Watch, "step", step)
-    monkeypatch.setattr(guard.time, "sleep", lambda s: None)
+    monkeypatch.setattr(guard_runtime.Watch, "step", step)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
     with pytest.raises(Stop):
-        guard.watch(cfg)
+        guard_runtime.watch(cfg)
     assert len(steps) == 3
     assert capsys.readouterr().out.count("check failed (") == 2
 
 
 def test_the_log_scrubs_both_passwords_plain_and_url_encoded(node, monkeypatch, capsys, tmp_path):
-    guard, cfg, _active = node
+    cfg, _active = node
     cfg["status_password"], cfg["admin_password"] = "st at/us&1", "ad+min=2"
     path = tmp_path / "cluster-guard.json"
     path.write_text(json.dumps(cfg))
-    monkeypatch.setattr(guard, "CONFIG", str(path))
-    monkeypatch.setattr(guard, "SECRETS", [], raising=False)
-    guard.main(["kannel-cluster-guard", "peer-silence"])
+    monkeypatch.setattr(guard_cli, "CONFIG", str(path))
+    monkeypatch.setattr(guard_node, "SECRETS", [], raising=False)
+    guard_cli.main(["kannel-cluster-guard", "peer-silence"])
     from urllib.parse import quote, quote_plus, urlencode
     text = " ".join([cfg["status_password"], quote(cfg["status_password"], safe=""),
                      quote_plus(cfg["admin_password"]), urlencode({"password": cfg["admin_password"]}),
                      cfg["admin_password"]])
     capsys.readouterr()
-    guard.log("check failed (URLError: http://h/status.xml?x=1 %s)" % text)
+    guard_node.log("check failed (URLError: http://h/status.xml?x=1 %s)" % text)
     out = capsys.readouterr().out
     for secret in (cfg["status_password"], cfg["admin_password"], "st%20at", "st+at", "ad%2Bmin"):
         assert secret not in out, out
@@ -691,21 +707,21 @@ def test_the_log_scrubs_both_passwords_plain_and_url_encoded(node, monkeypatch, 
 ])
 def test_start_up_guard_gives_up_a_set_held_for_the_peer_only_when_the_peer_claims_it(
         node, monkeypatch, peer_has, gives_up):
-    guard = load_guard()
-    _g, cfg, _active = node
+    cfg, _active = node
+    monkeypatch.setattr(guard_start, "peer_active_sets", PEER_ACTIVE_SETS)  # asked for real
     serve(cfg, ["node-a", "node-b"])  # node-a took node-b over
-    monkeypatch.setattr(guard, "fetch_status", lambda url, pw, t: peer_has)
-    assert guard.guard_bearerbox(cfg) == 0
+    monkeypatch.setattr(guard_peer, "peer_status", lambda c, t: peer_has)
+    assert guard_start.guard_bearerbox(cfg) == 0
     after = json.load(open(cfg["serving_file"]))["sets"]
     assert after == (["node-a"] if gives_up else ["node-a", "node-b"])
 
 
 def test_start_up_guard_gives_up_its_own_set_whenever_the_peer_has_it_active(node, monkeypatch):
-    guard = load_guard()
-    _g, cfg, _active = node
+    cfg, _active = node
+    monkeypatch.setattr(guard_start, "peer_active_sets", PEER_ACTIVE_SETS)  # asked for real
     serve(cfg, ["node-a"])
-    monkeypatch.setattr(guard, "fetch_status", lambda url, pw, t: status_of(["A1"]))
-    guard.guard_bearerbox(cfg)
+    monkeypatch.setattr(guard_peer, "peer_status", lambda c, t: status_of(["A1"]))
+    guard_start.guard_bearerbox(cfg)
     assert json.load(open(cfg["serving_file"]))["sets"] == []
 
 
@@ -731,39 +747,33 @@ class Killed(BaseException):
 
 
 def test_a_guard_killed_mid_give_up_finishes_it_when_restarted(node, monkeypatch):
-    _g, cfg, active = node
+    cfg, active = node
     for name in ("A1", "A2", "B1"):
         (active / (name + ".conf")).write_text("group = smsc\n")
     serve(cfg, ["node-a"])
     box = FakeBearerbox(active, {"A1", "A2", "B1", "smsc-placeholder"}, kill_at=("remove-smsc", "A1"))
 
-    def start_guard():
-        guard = load_guard()  # a new process: nothing remembered but what is on disk
-        monkeypatch.setattr(guard, "admin_command", box.admin)
-        monkeypatch.setattr(guard, "local_loaded", lambda c: set(box.loaded))
-        monkeypatch.setattr(guard, "release_service_addresses", lambda c, s: [])
-        monkeypatch.setattr(guard.subprocess, "run",
-                            lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
-        return guard
-
-    guard = start_guard()
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (True, {"node-a", "node-b"}, False))
+    monkeypatch.setattr(guard_release, "admin_command", box.admin)
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: set(box.loaded))
+    monkeypatch.setattr(guard_node, "release_service_addresses", lambda c, s: [])
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
+    # each guard process is a new Watch: the library keeps nothing between them but what is on disk
+    monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (True, {"node-a", "node-b"}, False))
     with pytest.raises(Killed):
-        guard.Watch(cfg).step()
+        guard_runtime.Watch(cfg).step()
     assert json.load(open(cfg["serving_file"]))["sets"] == []
     assert {"A1", "A2"} <= box.loaded  # killed with the links still loaded
 
     box.kill_at = None
-    guard = start_guard()
     # the peer's answer does not matter any more (e.g. it does not answer now)
-    monkeypatch.setattr(guard, "probe_peer", lambda c, t: (False, None, False))
-    guard.Watch(cfg).step()
+    monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (False, None, False))
+    guard_runtime.Watch(cfg).step()
     assert box.loaded == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
     assert json.load(open(cfg["state_file"]))["releasing"] is False
 
 
 def test_a_stale_give_up_mark_is_dropped_when_serving_json_lists_the_own_set(watch):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-a"])
     os.makedirs(os.path.dirname(cfg["state_file"]))
     with open(cfg["state_file"], "w") as f:
@@ -777,35 +787,35 @@ def test_a_stale_give_up_mark_is_dropped_when_serving_json_lists_the_own_set(wat
 # --- temporary files never in the include directory; whatever does not belong there is swept ----
 
 def test_start_up_guard_sweeps_what_is_no_served_links_file(node):
-    guard, cfg, active = node
+    cfg, active = node
     serve(cfg, ["node-a"])
     for name in ("A1.conf", "A2.held.conf", ".A1.conf.x8k2_q", "A1.held.conf.guard-tmp.77",
                  "B1.conf", "Z9.conf", "notes.txt"):
         (active / name).write_text("group = smsc\n")
-    assert guard.guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     # A2's stand-in stays: its link's file is not there yet (an interrupted failback)
     assert files(active) == ["A1.conf", "A2.held.conf"]
 
 
 def test_start_up_guard_without_serving_state_sweeps_only_non_link_files(node):
-    guard, cfg, active = node
+    cfg, active = node
     for name in ("A1.conf", ".A1.conf.tmp"):
         (active / name).write_text("group = smsc\n")
-    assert guard.guard_bearerbox(cfg) == 0
+    assert guard_start.guard_bearerbox(cfg) == 0
     assert files(active) == ["A1.conf"]
 
 
-KILLED_WRITER = LOAD_IN_CHILD + r"""
+KILLED_WRITER = IN_CHILD + r"""
 import os, signal
 cfg = {"active_dir": sys.argv[1], "available_dir": sys.argv[2]}
 # killed after the copy is written, before its rename
 os.rename = os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
-guard.copy_into_active(cfg, "A1.held")
+guard_node.copy_into_active(cfg, "A1.held")
 """
 
 
 def test_guard_killed_mid_copy_leaves_nothing_in_the_include_directory(node, tmp_path):
-    _guard, cfg, active = node
+    cfg, active = node
     proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, cfg["active_dir"],
                            cfg["available_dir"]], check=False)
     assert proc.returncode == -9
@@ -828,20 +838,60 @@ def aged(cfg, seconds):
 ])
 def test_runtime_gives_up_own_links_left_loaded_after_serving_json_dropped_the_set(
         watch, monkeypatch, age, loaded, gives_up):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-b"])
     aged(cfg, age)
     seen["peer"] = {"node-a"}
-    monkeypatch.setattr(guard, "local_loaded", lambda c: loaded)
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: loaded)
     assert make().step() is None
     assert seen["released"] == (1 if gives_up else 0)
     assert json.load(open(cfg["serving_file"]))["sets"] == ["node-b"]  # not rewritten
 
 
 def test_runtime_leaves_own_links_alone_while_serving_json_lists_the_set(watch, monkeypatch):
-    guard, cfg, seen, _clock, make = watch
+    cfg, seen, _clock, make = watch
     serve(cfg, ["node-a"])
     aged(cfg, 30)
     seen["peer"] = {"node-b"}
-    monkeypatch.setattr(guard, "local_loaded", lambda c: {"A1", "A2"})
+    monkeypatch.setattr(guard_release, "local_loaded", lambda c: {"A1", "A2"})
     assert make().step() is None and seen["released"] == 0
+
+
+# --- the guard as the role installs it (roles/kannel_node: vars/main.yml, node-files.json.j2) ---
+
+INSTALLED_IMPORTS = r"""
+import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader("kannel_cluster_guard", sys.argv[1])
+loader.exec_module(importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader)))
+print(json.dumps({name: getattr(module, "__file__", None) for name, module in sys.modules.items()
+                  if name.split(".")[0] in ("ansible", "ansible_collections")}))
+"""
+
+
+def test_the_installed_library_holds_every_module_the_guard_imports(tmp_path):
+    import yaml
+    with open(os.path.join(REPO, "roles", "kannel_node", "vars", "main.yml")) as f:
+        node_vars = yaml.safe_load(f)
+    assert node_vars["kannel_node_guard_command"].endswith("/kannel-cluster-guard")
+    package = tmp_path.joinpath(*node_vars["kannel_node_guard_packages"])
+    package.mkdir(parents=True)
+    for level in [package] + list(package.parents)[:len(node_vars["kannel_node_guard_packages"]) - 1]:
+        (level / "__init__.py").write_text("")
+    for name in node_vars["kannel_node_guard_modules"]:
+        with open(os.path.join(MODULE_UTILS, name + ".py")) as f:
+            (package / (name + ".py")).write_text(f.read())
+    command = tmp_path / "kannel-cluster-guard"
+    with open(ENTRY_POINT) as f:
+        command.write_text(f.read())
+    # -I -S: no site-packages (a node has no Ansible), no PYTHONPATH, nothing of this checkout
+    proc = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", INSTALLED_IMPORTS, str(command)],
+                          check=False, capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    assert "ansible" not in loaded
+    prefix = "ansible_collections.smsgw.cluster.plugins.module_utils."
+    modules = {name[len(prefix):]: path for name, path in loaded.items() if name.startswith(prefix)}
+    # every module it imports installed, and nothing installed it does not import
+    assert sorted(modules) == sorted(node_vars["kannel_node_guard_modules"])
+    assert all(path.startswith(str(tmp_path)) for path in loaded.values() if path), loaded
+    assert "guard_cli" in modules and "kannel_admin" in modules

@@ -12,9 +12,9 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     judge,
     normalize_sets,
-    read_serving,
     report,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import read_serving
 from fakes import FakeBearerbox, fixture
 
 # mixed.xml: s-online, f-online online; s-dead dead; s-reconn re-connecting; f-noclient

@@ -9,8 +9,8 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving impor
     Server,
     arrange_for_start,
     stop_unanswering_gateway,
-    write_record,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import write_record
 from fakes import FakeClock
 
 SETS = {"node-a": {"links": ["A1", "A2"], "smsbox": "node-a"},
