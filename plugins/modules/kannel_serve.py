@@ -25,7 +25,7 @@ description:
     reads the status page once more and judges it as smsgw.cluster.kannel_info does with the
     served sets expected (RV(health), RV(sets)).
   - Every step is skipped when it is already in the wanted state; a second run changes nothing.
-  - A bearerbox that does not answer changes nothing but the record and O(active_dir): that gets
+  - A bearerbox that does not answer changes nothing but the record and O(active_dir), which gets
     exactly the files bearerbox must start with (the served sets' links, the own links' stand-ins
     while the own set is not served; nothing else), so the caller can start bearerbox and run the
     module again (RV(bearerbox_running) is false).
