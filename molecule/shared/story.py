@@ -104,15 +104,16 @@ class Cluster:
     def _argv(self, name, args):
         return ["ansible-playbook", "-i", self.inventory, os.path.join(self.repo, name)] + list(args)
 
-    def playbook(self, name, *args):
+    def playbook(self, name, *args, timeout=600):
+        """timeout: a guard against a hung run (a whole cluster's maintenance needs more)."""
         started = time.monotonic()
         proc = subprocess.run(self._argv(name, args), cwd=self.repo, env=self.env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=600, check=False)
+                              timeout=timeout, check=False)
         return Run(proc.returncode, proc.stdout, time.monotonic() - started)
 
-    def playbook_ok(self, name, *args):
-        run = self.playbook(name, *args)
+    def playbook_ok(self, name, *args, timeout=600):
+        run = self.playbook(name, *args, timeout=timeout)
         assert run.rc == 0, run.out
         return run
 
