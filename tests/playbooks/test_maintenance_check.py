@@ -20,9 +20,13 @@ def node(serving, active=None, **seen):
 
 
 def run_check(tmp_path, n1, n2, recorded):
+    """recorded: n1's maintenance record says its maintenance runs; None: n1's record was not read
+    (n1 unreachable)."""
     hosts = {name: {"ansible_connection": "local", "kannel_model": {"peer": peer},
-                    "kannel_node_observed": seen, "maintenance_record": {"recorded": recorded and name == "n1"}}
+                    "kannel_node_observed": seen, "maintenance_record": {"recorded": bool(recorded) and name == "n1"}}
              for name, peer, seen in (("n1", "n2", n1), ("n2", "n1", n2))}
+    if recorded is None:
+        del hosts["n1"]["maintenance_record"]
     hosts["localhost"] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     out = tmp_path / "resume.json"
@@ -57,6 +61,9 @@ def test_allowed(tmp_path, n1, n2, recorded, resume):
      "n1 serves n1, n2, n2 serves nothing (a takeover is in effect: run failback.yml -e node=n2 first)"),
     (node(["n1"]), node(["n2"], health="degraded", reasons=["link L2 down"]), False,
      "its peer n2 is not healthy (link L2 down), so it cannot carry both sets"),
+    # a node rebuilt half-way, taken over: unreachable, its record unread
+    (node([], reachable=False, health="down", reasons=["n1 cannot be reached within 3 s"]), node(["n1", "n2"]),
+     None, "n1 cannot be reached (n1 cannot be reached within 3 s)"),
 ])
 def test_refused(tmp_path, n1, n2, recorded, says):
     proc, _ = run_check(tmp_path, n1, n2, recorded)
