@@ -47,6 +47,9 @@ def run_check(tmp_path, n1, n2, recorded):
     (node(["n1"]), node(["n2"]), False, False),               # normal operation
     (node(["n1"]), node(["n2"]), True, False),                # a record, but the node serves its set
     (node([], health="down"), node(["n1", "n2"]), True, True),  # its own stopped maintenance
+    # ... which left its gateway down (a rebuilt node without Kannel yet): the host answered
+    (node([], reachable=False, health="down", reasons=["admin interface unreachable"]), node(["n1", "n2"]),
+     True, True),
 ])
 def test_allowed(tmp_path, n1, n2, recorded, resume):
     proc, got = run_check(tmp_path, n1, n2, recorded)
