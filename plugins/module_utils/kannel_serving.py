@@ -87,25 +87,33 @@ def stop_unanswering_gateway(admin, error, must_stop, run, unit, timeout, check_
 
 def arrange_for_start(sets, serve, own_set, active_dir, available_dir, check_mode=False):
     """While bearerbox is not running: active_dir as bearerbox must find it at its start, so that a
-    passive link is never loaded, not for a moment. The served sets' link files and, while the own
-    set is not served, the stand-ins of its links are copied from available_dir (where they differ);
-    every other file is swept out (smsc_active's rule). One module run, whatever the number of
-    links. Returns (ids copied, names removed); a file missing from available_dir raises OSError."""
+    passive link is never loaded, not for a moment. First every file not wanted there is swept out
+    (smsc_active's rule: what fences a node, so it never depends on the copies); then the served
+    sets' link files and, while the own set is not served, the stand-ins of its links are copied
+    from available_dir (where they differ). One module run, whatever the number of links.
+    Returns (ids copied, names removed, stand-ins missing from available_dir: the messages queued
+    for their links may be discarded at the start, as the start-up guard warns too). A served
+    link's file missing from available_dir raises OSError (after the sweep)."""
     served_links = [link for name in serve for link in sets[name]["links"]]
     keep = wanted_ids(sets, serve, own_set,
                       dict((link, held_id(link)) for link in sets[own_set]["links"]),
                       present=[link + SUFFIX for link in served_links])
-    copied = []
+    removed = sweep(active_dir, keep, check_mode=check_mode)
+    copied, missing = [], []
     for ident in sorted(keep):
         src = os.path.join(available_dir, ident + SUFFIX)
         dst = os.path.join(active_dir, ident + SUFFIX)
         if not os.path.exists(src):
-            raise OSError("%s is missing: deploy the node (kannel_node_files writes it)" % src)
-        if not same_file(src, dst):
+            missing.append(ident)
+        elif not same_file(src, dst):
             if not check_mode:
                 copy_atomically(src, dst, tmp_dir=temp_dir(active_dir))
             copied.append(ident)
-    return copied, sweep(active_dir, keep, check_mode=check_mode)
+    missing_links = [ident for ident in missing if ident in served_links]
+    if missing_links:
+        raise OSError("%s missing from %s: deploy the node (kannel_node_files writes them)"
+                      % (", ".join(ident + SUFFIX for ident in missing_links), available_dir))
+    return copied, removed, missing
 
 
 class Server(object):

@@ -320,12 +320,15 @@ def stop_if_unanswering(module, admin, systemctl, sets, serve, recorded, result,
         module.warn("bearerbox does not answer (%s): only the serving state was recorded"
                     % unreachable)
     try:
-        copied, removed = arrange_for_start(sets, serve, p["own_set"], p["active_dir"],
-                                            p["available_dir"], check_mode=module.check_mode)
+        copied, removed, missing = arrange_for_start(sets, serve, p["own_set"], p["active_dir"],
+                                                     p["available_dir"], check_mode=module.check_mode)
     except OSError as e:
         module.fail_json(msg="bearerbox is not running and its link directory %s cannot be made "
                              "ready for its start: %s" % (p["active_dir"], e),
                          changed=recorded, bearerbox_running=False, **result)
+    if missing:
+        module.warn("no stand-in file for %s in %s (deploy the node): the messages queued for "
+                    "their links may be discarded at bearerbox's start" % (", ".join(missing), p["available_dir"]))
     steps = [{"step": "arrange", "target": p["active_dir"],
               "actions": [{"link": ident, "action": "copy-config"} for ident in copied]
               + [{"link": name, "action": "delete-config"} for name in removed]}] \

@@ -207,22 +207,32 @@ def test_a_stopped_bearerbox_finds_exactly_the_wanted_files_at_its_start(tmp_pat
     for stale in ("B1.conf", ".A1.conf.tmp"):
         with open(os.path.join(active, stale), "w") as fh:
             fh.write("old")
-    copied, removed = arrange_for_start(SETS, serve, own, active, available)
-    assert sorted(os.listdir(active)) == wanted
+    copied, removed, missing = arrange_for_start(SETS, serve, own, active, available)
+    assert sorted(os.listdir(active)) == wanted and missing == []
     assert copied == sorted(name[:-len(".conf")] for name in wanted)
     assert (".A1.conf.tmp" in removed) and (("B1.conf" in removed) == ("B1.conf" not in wanted))
     # a second run finds everything in place
-    assert arrange_for_start(SETS, serve, own, active, available) == ([], [])
+    assert arrange_for_start(SETS, serve, own, active, available) == ([], [], [])
 
 
 def test_check_mode_lays_out_nothing_but_says_what(tmp_path):
     available, active = _available(tmp_path, ALL_FILES)
     assert arrange_for_start(SETS, ["node-a"], "node-a", active, available, check_mode=True) \
-        == (["A1", "A2"], [])
+        == (["A1", "A2"], [], [])
     assert os.listdir(active) == []
 
 
-def test_a_link_file_missing_from_available_is_an_error_naming_it(tmp_path):
+def test_a_served_link_file_missing_from_available_is_an_error_naming_it(tmp_path):
     available, active = _available(tmp_path, ["A1"])
-    with pytest.raises(OSError, match="A2.conf is missing: deploy the node"):
+    with pytest.raises(OSError, match=r"A2.conf missing from .*: deploy the node"):
         arrange_for_start(SETS, ["node-a"], "node-a", active, available)
+
+
+def test_fencing_a_node_never_deployed_still_sweeps_and_names_the_missing_stand_ins(tmp_path):
+    """A node whose bearerbox is down and whose files were never written (a rebuilt node) is
+    fenced all the same: its link files go; the stand-ins it lacks are named, not an error."""
+    available, active = _available(tmp_path, [])
+    with open(os.path.join(active, "A1.conf"), "w") as fh:
+        fh.write("left from before")
+    assert arrange_for_start(SETS, [], "node-a", active, available) == ([], ["A1.conf"], ["A1.held", "A2.held"])
+    assert os.listdir(active) == []
