@@ -343,7 +343,7 @@ def test_watcher_and_operator_at_once_the_watcher_is_refused_by_the_lock(case):
     The watcher is paused from before the kill until the operator's run holds the lock: it keeps
     counting the node's failed polls meanwhile and decides at its first poll after resume, so its
     attempt comes after the operator's lock however slowly ansible-playbook starts on a busy
-    machine (the race itself is the lock's, tested at the module's level)."""
+    machine (the race itself is the lock's: tests/unit/plugins/module_utils/test_cluster_lock.py)."""
     attempts, tried = state()["attempts"], WATCHER.count(W1, "takeover")
     watch_cmd("pause", "-e", "{\"reason\": \"the operator takes over by hand\"}")
     refused_before = len([d for d in WATCHER.decisions(W1) if " was refused: " in d])
