@@ -12,16 +12,14 @@ import os
 import time
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import links_by_admin_id
+from ansible_collections.smsgw.cluster.plugins.module_utils.task_error import TaskError
 
 SETTLING = ("disconnected",)
 LOADED_NOT_ONLINE = ("connecting", "re-connecting")
 
 
-class LinkError(Exception):
-    def __init__(self, msg, **extra):
-        super(LinkError, self).__init__(msg)
-        self.msg = msg
-        self.extra = extra
+class LinkError(TaskError):
+    """A link manager's failure."""
 
 
 class LinkState(object):

@@ -12,13 +12,11 @@ import time
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelUnreachable
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_status import find_box
+from ansible_collections.smsgw.cluster.plugins.module_utils.task_error import TaskError
 
 
-class SmsboxError(Exception):
-    def __init__(self, msg, **extra):
-        super(SmsboxError, self).__init__(msg)
-        self.msg = msg
-        self.extra = extra
+class SmsboxError(TaskError):
+    """An smsbox manager's failure."""
 
 
 class SmsboxManager(object):

@@ -214,12 +214,11 @@ sets:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
-    KannelAdmin,
     KannelAdminDenied,
     KannelAdminError,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
-    UrlsFetch,
+    kannel_admin,
     kannel_admin_argument_spec,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
@@ -264,12 +263,10 @@ def main():
         if unknown:
             module.fail_json(msg="expect_active names set(s) not in sets: %s (known: %s)"
                              % (", ".join(unknown), ", ".join(sorted(sets)) or "none"))
-    admin = KannelAdmin(module.params["admin_url"], module.params["admin_password"],
-                        module.params["timeout"], fetch=UrlsFetch())
+    admin = kannel_admin(module)
     commands = None
     if module.params["command_password"] is not None:
-        commands = KannelAdmin(module.params["admin_url"], module.params["command_password"],
-                               module.params["timeout"], fetch=UrlsFetch())
+        commands = kannel_admin(module, password=module.params["command_password"])
     local_addresses, address_warning = None, None
     if any(spec["service_address"] for spec in sets.values()):
         try:

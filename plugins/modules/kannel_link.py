@@ -213,16 +213,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
-    KannelAdmin,
-    KannelAdminDenied,
-    KannelAdminError,
-)
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
-    UrlsFetch,
+    kannel_admin,
     kannel_admin_argument_spec,
+    run_and_exit,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkManager
 
 
 def main():
@@ -243,38 +239,16 @@ def main():
     if not p["links"]:
         module.exit_json(changed=False, actions=[], links={}, not_online={}, reachable=True,
                          status_requests=0, elapsed=0.0)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], fetch=UrlsFetch())
-    manager = LinkManager(admin, p["links"], p["state"], p["active_dir"], p["available_dir"],
-                          wait_timeout=p["wait_timeout"], drain_timeout=p["drain_timeout"],
-                          require_online=p["require_online"], check_mode=module.check_mode)
+    manager = LinkManager(kannel_admin(module), p["links"], p["state"], p["active_dir"],
+                          p["available_dir"], wait_timeout=p["wait_timeout"],
+                          drain_timeout=p["drain_timeout"], require_online=p["require_online"],
+                          check_mode=module.check_mode)
     dirs = [p["active_dir"]] if p["state"] == "passive" else [p["active_dir"], p["available_dir"]]
     for d in dirs:
         if not os.path.isdir(d):
             module.fail_json(msg="directory %s does not exist (active_dir/available_dir); deploy the "
                                  "node configuration first" % d)
-    try:
-        result = manager.run()
-    except LinkError as e:
-        extra = dict(e.extra)
-        extra.setdefault("actions", manager.actions)
-        extra.setdefault("changed", manager.changed)
-        extra["elapsed"] = round(time.monotonic() - started, 3)
-        for w in manager.warnings:
-            module.warn(w)
-        module.fail_json(msg=e.msg, **extra)
-    except KannelAdminDenied as e:
-        module.fail_json(msg=str(e), changed=manager.changed, actions=manager.actions,
-                         elapsed=round(time.monotonic() - started, 3))
-    except KannelAdminError as e:
-        module.fail_json(msg="bearerbox admin interface: %s" % e, changed=manager.changed,
-                         actions=manager.actions, elapsed=round(time.monotonic() - started, 3))
-    except (IOError, OSError) as e:
-        module.fail_json(msg="file operation failed: %s" % e, changed=manager.changed,
-                         actions=manager.actions)
-    for w in manager.warnings:
-        module.warn(w)
-    result["elapsed"] = round(time.monotonic() - started, 3)
-    module.exit_json(**result)
+    run_and_exit(module, manager, started)
 
 
 if __name__ == "__main__":

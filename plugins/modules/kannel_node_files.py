@@ -43,11 +43,12 @@ options:
         description: Absolute path.
         type: path
         required: true
-      owner:
+      # the same for O(files) (ATTRIBUTES in the argument spec)
+      owner: &owner
         description: Owner.
         type: str
         default: root
-      group:
+      group: &group
         description: Group.
         type: str
         default: root
@@ -72,14 +73,8 @@ options:
         description: The whole file (never logged).
         type: str
         required: true
-      owner:
-        description: Owner.
-        type: str
-        default: root
-      group:
-        description: Group.
-        type: str
-        default: root
+      owner: *owner
+      group: *group
       mode:
         description: Mode, octal string.
         type: str

@@ -202,31 +202,27 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
-    KannelAdmin,
     KannelAdminDenied,
-    KannelAdminError,
     KannelUnreachable,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
-    UrlsFetch,
+    kannel_admin,
     kannel_admin_argument_spec,
+    run_and_exit,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_gateway import GatewayNotStopped
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import (
     normalize_sets,
     report,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkError, LinkManager
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import LinkManager
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import (
     Server,
     arrange_for_start,
     stop_unanswering_gateway,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import read_serving, write_record
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import (
-    SmsboxError,
-    SmsboxManager,
-)
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import SmsboxManager
 
 
 ARGUMENT_SPEC = kannel_admin_argument_spec(
@@ -356,26 +352,18 @@ def serve_sets(module, admin, systemctl, sets, serve, recorded, result, started)
 
     server = Server(sets, serve, p["own_set"], links_factory, smsbox_factory,
                     active_dir=None if module.check_mode else p["active_dir"])
-    try:
+
+    def done_so_far():
+        return dict(result, changed=server.changed or recorded, steps=server.steps)
+
+    def serve_and_confirm():
         server.run()
         confirmation = report(admin, sets, serve)
-    except (LinkError, SmsboxError) as e:
-        for w in server.warnings:
-            module.warn(w)
-        extra = dict((k, v) for k, v in e.extra.items() if k not in result and k != "changed")
-        module.fail_json(msg=e.msg, changed=server.changed or recorded, steps=server.steps,
-                         elapsed=round(time.monotonic() - started, 3), **dict(result, **extra))
-    except KannelAdminError as e:
-        module.fail_json(msg="bearerbox admin interface: %s" % e, steps=server.steps,
-                         changed=server.changed or recorded, **result)
-    for w in server.warnings:
-        module.warn(w)
-    result.update(changed=server.changed or recorded, bearerbox_running=True,
-                  steps=server.steps, not_online=server.not_online,
-                  health=confirmation["health"], reasons=confirmation["reasons"],
-                  sets=confirmation["sets"], queues=confirmation["queues"],
-                  elapsed=round(time.monotonic() - started, 3))
-    module.exit_json(**result)
+        return dict(done_so_far(), bearerbox_running=True, not_online=server.not_online,
+                    health=confirmation["health"], reasons=confirmation["reasons"],
+                    sets=confirmation["sets"], queues=confirmation["queues"])
+
+    run_and_exit(module, server, started, run=serve_and_confirm, fields=done_so_far)
 
 
 def main():
@@ -384,7 +372,7 @@ def main():
     started = time.monotonic()
     sets, serve = checked_sets(module)
     recorded, result = record_serving(module, serve)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], fetch=UrlsFetch())
+    admin = kannel_admin(module)
     systemctl = module.get_bin_path("systemctl", required=True)
     stop_if_unanswering(module, admin, systemctl, sets, serve, recorded, result, started)
     serve_sets(module, admin, systemctl, sets, serve, recorded, result, started)

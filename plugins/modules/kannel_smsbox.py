@@ -107,16 +107,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
-    KannelAdmin,
-    KannelAdminDenied,
-    KannelAdminError,
-)
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin_ansible import (
-    UrlsFetch,
+    kannel_admin,
     kannel_admin_argument_spec,
+    run_and_exit,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import SmsboxError, SmsboxManager
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_smsbox import SmsboxManager
 
 
 def main():
@@ -133,29 +129,10 @@ def main():
     started = time.monotonic()
     service = p["service"] or "kannel-smsbox@%s" % p["set"]
     systemctl = module.get_bin_path("systemctl", required=True)
-    admin = KannelAdmin(p["admin_url"], p["admin_password"], p["timeout"], fetch=UrlsFetch())
-    manager = SmsboxManager(module.run_command, systemctl, admin, p["set"], service, p["state"],
-                            wait_timeout=p["wait_timeout"], check_mode=module.check_mode)
-    try:
-        result = manager.run()
-    except SmsboxError as e:
-        for w in manager.warnings:
-            module.warn(w)
-        extra = dict(e.extra)
-        extra.setdefault("changed", manager.changed)
-        extra.setdefault("actions", manager.actions)
-        extra.setdefault("service", service)
-        module.fail_json(msg=e.msg, elapsed=round(time.monotonic() - started, 3), **extra)
-    except KannelAdminDenied as e:
-        module.fail_json(msg=str(e), changed=manager.changed, actions=manager.actions,
-                         service=service)
-    except KannelAdminError as e:
-        module.fail_json(msg="bearerbox admin interface: %s" % e, changed=manager.changed,
-                         actions=manager.actions, service=service)
-    for w in manager.warnings:
-        module.warn(w)
-    result["elapsed"] = round(time.monotonic() - started, 3)
-    module.exit_json(**result)
+    manager = SmsboxManager(module.run_command, systemctl, kannel_admin(module), p["set"], service,
+                            p["state"], wait_timeout=p["wait_timeout"], check_mode=module.check_mode)
+    run_and_exit(module, manager, started, fields=lambda: dict(
+        changed=manager.changed, actions=manager.actions, service=service))
 
 
 if __name__ == "__main__":
