@@ -9,8 +9,8 @@ The bind counts assume a fresh `molecule test` (create, converge, idempotence, v
 account saw exactly one bind, from its home node's address, and none from the passive node.
 
 The nodes run different Debian releases (molecule.yml: gw1 Debian 12, gw2 Debian 13), the state a
-cluster is in halfway through a rolling OS upgrade; test_switch.py then moves each set to the node of
-the other release and back.
+cluster is in halfway through a rolling OS upgrade; test_maintenance.py then moves each set to the
+node of the other release and back (a takeover and a failback of each node).
 """
 import json
 import os
