@@ -84,6 +84,17 @@ def expired(record, now):
     return now >= (record.get("expires_at_epoch") or 0)
 
 
+def operator_view(record, now):
+    """The record with the figures an operator reads (status.yml), or None for a free lock."""
+    if record is None:
+        return None
+    out = dict(record)
+    out.update(holder=describe(record), age_seconds=max(0, int(now - (record.get("taken_at_epoch") or now))),
+               expires_in_seconds=max(0, int((record.get("expires_at_epoch") or now) - now)),
+               expired=expired(record, now))
+    return out
+
+
 def refusal(record, now):
     """Why a run may not go on, naming the holder: 'the cluster lock of C is held by ... since ...'."""
     since = record.get("taken_at_epoch") or now

@@ -168,20 +168,9 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_lock import 
     ClusterLock,
     LockError,
     describe,
-    expired,
     new_record,
+    operator_view,
 )
-
-
-def view(record, now):
-    """The record with the figures an operator reads (status.yml)."""
-    if record is None:
-        return None
-    out = dict(record)
-    out.update(holder=describe(record), age_seconds=max(0, int(now - (record.get("taken_at_epoch") or now))),
-               expires_in_seconds=max(0, int((record.get("expires_at_epoch") or now) - now)),
-               expired=expired(record, now))
-    return out
 
 
 def main():
@@ -210,17 +199,17 @@ def main():
               "path": lock.path}
     try:
         if p["state"] == "query":
-            result["lock"] = view(lock.read(), now)
+            result["lock"] = operator_view(lock.read(), now)
             result["msg"] = result["lock"]["holder"] if result["lock"] else "the cluster lock is free"
         elif p["state"] == "absent":
             released, before = lock.release(p["run_id"], check_mode=module.check_mode)
-            result.update(released=released, changed=released, lock=None if released else view(before, now))
+            result.update(released=released, changed=released, lock=None if released else operator_view(before, now))
             if released:
                 result["msg"] = "released the cluster lock"
             elif before is None:
                 result["msg"] = "the cluster lock was free"
             else:
-                result["held_by"] = view(before, now)
+                result["held_by"] = operator_view(before, now)
                 result["msg"] = ("left the cluster lock of %s alone: this run does not hold it"
                                  % describe(before))
         else:
@@ -229,12 +218,12 @@ def main():
                             gone_run_id=p["gone_run_id"], check_mode=module.check_mode)
             result.update(taken=out["taken"], changed=out["changed"], how=out["how"], msg=out["msg"])
             if out["replaced"]:
-                result["replaced"] = view(out["replaced"], now)
+                result["replaced"] = operator_view(out["replaced"], now)
             if not out["taken"]:
-                result.update(refused=True, held_by=view(out["held_by"], now),
-                              lock=view(out["held_by"], now))
+                result.update(refused=True, held_by=operator_view(out["held_by"], now),
+                              lock=operator_view(out["held_by"], now))
                 module.fail_json(**result)
-            result["lock"] = view(lock.read(), now) if not module.check_mode else None
+            result["lock"] = operator_view(lock.read(), now) if not module.check_mode else None
     except LockError as e:
         result["msg"] = "%s: %s" % (p["cluster"], e)
         module.fail_json(**result)

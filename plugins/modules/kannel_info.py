@@ -64,6 +64,13 @@ options:
         playbook changes anything that a later command would have to finish.
       - Only checked when the admin interface answers; RV(commands_allowed) reports it.
     type: str
+  lock_directory:
+    description:
+      - The directory of the node's cluster lock file (the one smsgw.cluster.kannel_cluster_lock
+        takes and releases); when given, its holder is returned as RV(lock), read in the same
+        module run (status.yml shows who holds a cluster's lock).
+      - A lock file that exists but cannot be read fails the task.
+    type: path
   dlr_store:
     description:
       - The cluster's external delivery-report store, as bearerbox.conf names it. bearerbox waits
@@ -192,6 +199,12 @@ serving:
   type: dict
   sample: {"recorded": true, "sets": ["node-a"], "changed_by": "deploy",
            "changed_at": "2026-12-01T10:00:00Z", "error": null}
+lock:
+  description: The holder of the node's cluster lock as smsgw.cluster.kannel_cluster_lock
+    C(state=query) returns it (the record with C(holder), C(age_seconds), C(expires_in_seconds)
+    and C(expired)), or null when the lock is free.
+  returned: when O(lock_directory) is given
+  type: dict
 sets:
   description: Per set name, C(state) (C(active), C(passive), C(partial), or C(unknown) when
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
@@ -211,8 +224,15 @@ sets:
                                           "interface": "eth0"}}}
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_lock import (
+    ClusterLock,
+    LockError,
+    operator_view,
+)
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
     KannelAdminDenied,
     KannelAdminError,
@@ -239,6 +259,7 @@ def main():
             expect_active=dict(type="list", elements="str"),
             command_password=dict(type="str", no_log=True),
             serving_file=dict(type="path"),
+            lock_directory=dict(type="path"),
             dlr_store=dict(type="dict", options=dict(
                 storage=dict(type="str", required=True, choices=["internal", "redis"]),
                 host=dict(type="str"),
@@ -287,7 +308,11 @@ def main():
                 result["reasons"].append(serving["error"])
                 if result["health"] == "healthy":
                     result["health"] = "degraded"
+        if module.params["lock_directory"]:
+            result["lock"] = operator_view(ClusterLock(module.params["lock_directory"]).read(), time.time())
         module.exit_json(**result)
+    except LockError as e:
+        module.fail_json(msg="cluster lock: %s" % e)
     except KannelAdminDenied as e:
         module.fail_json(msg=str(e))
     except KannelAdminError as e:

@@ -4,6 +4,7 @@ import shutil
 import signal
 import time
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_lock import ClusterLock, new_record
 from conftest import sim_account
 from kannel_harness import ADMIN_PASSWORD, PLACEHOLDER, STATUS_PASSWORD, closed_port
 
@@ -221,7 +222,7 @@ def test_unreachable_passive_removes_files_active_fails(lab, sim, ansible):
     assert "a1" not in link_states(lab)
 
 
-def test_info_healthy_degraded_and_down(lab, sim, ansible):
+def test_info_healthy_degraded_and_down(lab, sim, ansible, tmp_path):
     setup_links(lab, sim, ("a1", "p1"))
     lab.write_core(routes=[("node-a", ["a1"])])
     lab.start_bearerbox()
@@ -230,8 +231,14 @@ def test_info_healthy_degraded_and_down(lab, sim, ansible):
     sets = {"node-a": {"links": ["a1"], "smsbox": "node-a"},
             "node-b": {"links": ["p1"], "smsbox": "node-b"}}
     base = {"admin_url": lab.admin_url, "admin_password": STATUS_PASSWORD, "sets": sets}
-    res = ansible.result("kannel_info", dict(base, expect_active=["node-a"]), check=True)
-    assert res["_rc"] == 0 and res["changed"] is False
+    # the cluster lock is read in the same run (status.yml): free, then held
+    locks = str(tmp_path / "locks")
+    res = ansible.result("kannel_info", dict(base, expect_active=["node-a"], lock_directory=locks),
+                         check=True)
+    assert res["_rc"] == 0 and res["changed"] is False and res["lock"] is None
+    ClusterLock(locks).take(new_record("c1", "run-1", {"playbook": "takeover", "target": "failed=node-b",
+                                                       "controller": "ops@ctl", "pid": "42"},
+                                       time.time(), 900), time.time(), 900)
     assert res["health"] == "healthy", res["reasons"]
     assert res["sets"]["node-a"]["state"] == "active"
     assert res["sets"]["node-b"]["state"] == "passive"
@@ -243,10 +250,14 @@ def test_info_healthy_degraded_and_down(lab, sim, ansible):
     assert "link p1 of expected-active set node-b is not loaded" in res["reasons"]
 
     lab.stop_bearerbox()
-    res, elapsed, _stderr = ansible.module("kannel_info", dict(base, expect_active=["node-a"]))
+    res, elapsed, _stderr = ansible.module("kannel_info", dict(base, expect_active=["node-a"],
+                                                               lock_directory=locks))
     assert res["_rc"] == 0 and not res.get("failed")
     assert res["health"] == "down" and res["reachable"] is False
     assert "unreachable" in res["reasons"][0]
+    # a gateway that is down does not hide who holds the lock
+    assert res["lock"]["holder"] == "ops@ctl (takeover failed=node-b, pid 42)", res["lock"]
+    assert res["lock"]["expired"] is False and res["lock"]["expires_in_seconds"] > 800
 
 
 def test_info_wrong_password_fails_clearly(lab, ansible):

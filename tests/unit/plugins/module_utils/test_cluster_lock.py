@@ -8,6 +8,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_lock import 
     ClusterLock,
     describe,
     new_record,
+    operator_view,
     refusal,
 )
 
@@ -136,6 +137,15 @@ def test_descriptions():
     assert describe(dict(record("r"), job_id="77")) == "ops@ctl (takeover failed=east, pid 42, AWX job 77)"
     assert describe({"run_id": "x"}) == "an unknown controller (unknown playbook)"
     assert refusal(record("r"), NOW).startswith("the cluster lock of c1 is held by ops@ctl")
+
+
+def test_operator_view_says_who_holds_it_and_for_how_long():
+    assert operator_view(None, NOW) is None
+    view = operator_view(record("r"), NOW + 100)
+    assert view["holder"] == "ops@ctl (takeover failed=east, pid 42)" and view["run_id"] == "r"
+    assert (view["age_seconds"], view["expires_in_seconds"], view["expired"]) == (100, 800, False)
+    view = operator_view(record("r"), NOW + 1000)
+    assert (view["expires_in_seconds"], view["expired"]) == (0, True)
 
 
 def test_lock_of_a_run_known_gone_is_taken_over_only_if_it_still_holds_it(tmp_path):
