@@ -15,6 +15,12 @@ bound from the peer, or the playbook's end if later) while the binds of every ot
 counted (they must stay untouched); then the node is started and failed back (not timed).
 Wall-clock and the controller's CPU seconds (user + system of ansible-playbook and every process
 it started, from resource.getrusage(RUSAGE_CHILDREN)) are reported, the CPU also per node.
+
+--watcher adds, on the largest fleet, the automatic watcher as the product runs it: one watcher per
+cluster (`smsgw-watch CLUSTER`, written by watcher.yml; the witness is this controller), all started
+at once. Measured: their memory (RSS of every process of each watcher) and CPU on the witness while
+they watch a healthy fleet, then a node of cluster 1 killed -> the watcher's takeover decision and
+-> the last of its links bound from the peer (target: the single-cluster worst case, 45 s).
 """
 import argparse
 import json
@@ -105,7 +111,9 @@ def cluster_vars(c, sim=SIM_LISTEN):
             for i, link in enumerate(ids, 1)]}
     return {"kannel_cluster": "fleet_c%d" % c, "kannel_admin_password": "fleet-admin-pw",
             "kannel_status_password": "fleet-status-pw", "kannel_links": links,
-            "kannel_client_sets": sets}
+            "kannel_client_sets": sets,
+            # the watcher (--watcher) runs on this controller, 10.213.74.1 on the lab network
+            "kannel_node_admin_allow_extra": [SIM_LISTEN[0]]}
 
 
 def write_inventory(clusters, root=None):
@@ -116,8 +124,19 @@ def write_inventory(clusters, root=None):
             "hosts": dict((node, {"ansible_host": ip, "kannel_cluster_address": ip})
                           for node, (_, ip) in nodes_of(c).items()),
             "vars": cluster_vars(c)}
+    watch_dir = os.path.join(root, "watch")
+    # the witness (this controller), as inventory/lab/host_vars/localhost.yml sets it up
+    witness = {"kannel_watch_state_dir": os.path.join(watch_dir, "state"),
+               "kannel_watcher_install": False, "kannel_watcher_service": False,
+               "kannel_watcher_config_dir": watch_dir, "kannel_watcher_venv": os.path.dirname(BIN),
+               "kannel_watcher_inventory": os.path.join(root, "hosts.yml"),
+               "kannel_watcher_collections_path": os.path.join(REPO, "collections"),
+               "kannel_watcher_ansible_config": ENV["ANSIBLE_CONFIG"],
+               "kannel_watcher_environment": {"CONTAINERS_CONF": ENV["CONTAINERS_CONF"]}}
     with open(os.path.join(root, "hosts.yml"), "w") as f:
-        json.dump({"all": {"children": {"kannel_nodes": {"vars": connection_vars("ssh"),
+        json.dump({"all": {"hosts": {"localhost": dict(witness, ansible_connection="local",
+                                                       ansible_python_interpreter=sys.executable)},
+                           "children": {"kannel_nodes": {"vars": connection_vars("ssh"),
                                                          "children": children}}}}, f, indent=1)
     return root
 
@@ -169,7 +188,89 @@ def takeover(inventory, sim, clusters):
     return seconds, res["cpu"], len(others)
 
 
-def one_size(clusters, sim, reuse):
+def process_tree(pgid):
+    """(RSS bytes, CPU seconds) of every process in process group pgid (a watcher)."""
+    rss = cpu = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            with open("/proc/%s/statm" % pid) as fh:
+                rss += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            cpu += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return rss, cpu
+
+
+def watcher_decisions(log, cluster, node, decision):
+    with open(log, errors="replace") as fh:
+        return [line for line in fh if " %s %s: %s |" % (cluster, node, decision) in line]
+
+
+def watchers(inventory_root, sim, clusters, settle=60):
+    """One watcher per cluster, all at once; -> dict of what they cost and how fast they acted."""
+    inventory = os.path.join(inventory_root, "hosts.yml")
+    ok(playbook(inventory, "watcher.yml"), "watcher.yml")
+    launcher = os.path.join(inventory_root, "watch", "smsgw-watch")
+    procs = {}
+    started = time.time()
+    for c in range(1, clusters + 1):
+        log = os.path.join(inventory_root, "watch", "fleet_c%d.out" % c)
+        with open(log, "w") as out:
+            procs["fleet_c%d" % c] = (subprocess.Popen([launcher, "fleet_c%d" % c], cwd=inventory_root,
+                                                       env=ENV, stdout=out, stderr=subprocess.STDOUT,
+                                                       start_new_session=True), log)
+    try:
+        deadline = time.time() + 600
+        for c in range(1, clusters + 1):
+            proc, log = procs["fleet_c%d" % c]
+            for node in nodes_of(c):
+                while not watcher_decisions(log, "fleet_c%d" % c, node, "ok"):
+                    if proc.poll() is not None or time.time() > deadline:
+                        raise RuntimeError("watcher of fleet_c%d not watching:\n%s" % (c, open(log).read()[-4000:]))
+                    time.sleep(1)
+        watching = time.time() - started
+        before = dict((name, process_tree(p.pid)) for name, (p, _) in procs.items())
+        time.sleep(settle)
+        after = dict((name, process_tree(p.pid)) for name, (p, _) in procs.items())
+        cpu = sum(after[n][1] - before[n][1] for n in procs) / settle
+        rss = sum(after[n][0] for n in procs)
+        # a node of cluster 1 killed: the watcher alone takes it over
+        failed, (container, ip) = "c1-a", nodes_of(1)["c1-a"]
+        peer_ip = nodes_of(1)["c1-b"][1]
+        killed = time.time()
+        podman("kill", container)
+        log = procs["fleet_c1"][1]
+        while not watcher_decisions(log, "fleet_c1", failed, "takeover"):
+            if time.time() > killed + 300:
+                raise RuntimeError("no takeover decision:\n%s" % open(log).read()[-4000:])
+            time.sleep(0.2)
+        decided = time.time() - killed
+        bound = sim.wait_for(lambda: (lambda b: max(b.values()) if len(b) == 2 else None)(
+            dict((e["account"], e["t"]) for e in binds(sim, killed, {"c1al1", "c1al2"})
+                 if e["peer"].split(":")[0] == peer_ip)), timeout=300, interval=0.2)
+        others = [e for e in binds(sim, killed) if not e["account"].startswith("c1")]
+    finally:
+        for proc, _ in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, 15)
+        for proc, _ in procs.values():
+            proc.wait(timeout=60)
+    podman("start", container)
+    wait_booted(container)
+    ok(playbook(inventory, "failback.yml", "-e", "node=" + failed), "failback.yml")
+    row = {"watchers": clusters, "watching_after": round(watching, 1), "rss_mib": round(rss / 2 ** 20),
+           "cpu_share": round(cpu, 3), "settle": settle, "decided": round(decided, 1),
+           "served": round(bound - killed, 1), "other_binds": len(others)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def one_size(clusters, sim, reuse, watch=False):
     up(clusters)
     inventory = write_inventory(clusters)
     row = {"clusters": clusters, "nodes": 2 * clusters, "first": None}
@@ -183,6 +284,8 @@ def one_size(clusters, sim, reuse):
     seconds, cpu, others = takeover(inventory, sim, clusters)
     row["takeover"] = (seconds, cpu)
     row["other_binds"] = others
+    if watch:
+        row["watcher"] = watchers(inventory, sim, clusters)
     print(json.dumps(row), flush=True)
     saved = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
     saved[str(clusters)] = row
@@ -214,6 +317,19 @@ def render(rows, deployed_before):
                   for what, k, target in (("deploy with nothing to change", "again", "2x"),
                                           ("status", "status", "2x"), ("takeover", "takeover", "1.2x"))]
         lines.append("- %d clusters / 1: %s." % (r["clusters"], "; ".join(ratios)))
+    for r in rows:
+        w = r.get("watcher")
+        if w:
+            lines += ["", "Automatic switching on the fleet of %d: one watcher per cluster (the product's "
+                      "`smsgw-watch@CLUSTER`), %d started at once on the witness (this controller), "
+                      "default settings (poll every 5 s, take over after 30 s of failed polls): all "
+                      "watching %.1f s after the start; together %d MiB of memory (RSS of every process "
+                      "of each) and %.2f of a CPU core while watching the healthy fleet (over %d s); a "
+                      "node of cluster 1 killed -> the watcher's takeover decision %.1f s, -> the last "
+                      "of its links bound from the peer %.1f s (target: within the single-cluster "
+                      "worst case, 45 s); binds in the other clusters meanwhile: %d."
+                      % (r["clusters"], w["watchers"], w["watching_after"], w["rss_mib"], w["cpu_share"],
+                         w["settle"], w["decided"], w["served"], w["other_binds"])]
     return "\n".join(lines) + "\n"
 
 
@@ -224,6 +340,8 @@ def main():
     ap.add_argument("--up", type=int, help="make the containers of N clusters, print an inventory, exit")
     ap.add_argument("--down", action="store_true", help="remove the fleet's containers, exit")
     ap.add_argument("--keep", action="store_true", help="keep the containers after the benchmark")
+    ap.add_argument("--watcher", action="store_true",
+                    help="on the largest fleet: one watcher per cluster, their cost and a takeover by one")
     ap.add_argument("--reuse", action="store_true",
                     help="keep deployed fleet containers and skip the first deploys (measured before)")
     a = ap.parse_args()
@@ -243,7 +361,7 @@ def main():
     sim.start()
     try:
         for n in sizes:
-            one_size(n, sim, a.reuse)
+            one_size(n, sim, a.reuse, watch=a.watcher and n == max(sizes))
     finally:
         sim.stop()
         if not a.keep:
