@@ -164,28 +164,48 @@ def binds(sim, since, accounts=None):
             and (accounts is None or e["account"] in accounts)]
 
 
+# The node every takeover of the benchmark fails: c1-a, taken over by c1-b.
+FAILED, PEER = "c1-a", "c1-b"
+FAILED_ACCOUNTS = {"c1al1", "c1al2"}
+
+
+def set_bound_on_peer(sim, since, timeout, interval):
+    """When the last of FAILED's accounts was bound from PEER after `since` (simulator clock).
+    Raises TimeoutError."""
+    peer_ip = nodes_of(1)[PEER][1]
+    return sim.wait_for(lambda: (lambda b: max(b.values()) if len(b) == len(FAILED_ACCOUNTS) else None)(
+        dict((e["account"], e["t"]) for e in binds(sim, since, FAILED_ACCOUNTS)
+             if e["peer"].split(":")[0] == peer_ip)), timeout=timeout, interval=interval)
+
+
+def other_clusters_binds(sim, since):
+    return len([e for e in binds(sim, since) if not e["account"].startswith("c1")])
+
+
+def fail_back(inventory):
+    """Start FAILED's container again (it comes back fenced) and give its set back."""
+    container = nodes_of(1)[FAILED][0]
+    podman("start", container)
+    wait_booted(container)
+    ok(playbook(inventory, "failback.yml", "-e", "node=" + FAILED), "failback.yml")
+
+
 def takeover(inventory, sim, clusters):
     """Kill c1-a, take it over; -> (seconds until its links were bound from c1-b, cpu, other binds)."""
-    failed, (container, ip) = "c1-a", nodes_of(1)["c1-a"]
-    peer_ip = nodes_of(1)["c1-b"][1]
-    accounts = {"c1al1", "c1al2"}
+    container, ip = nodes_of(1)[FAILED]
     for s in sim.state()["sessions"]:
         if s["bound"] and s["peer"].startswith(ip + ":"):
             sim.kick(s["account"])
     podman("kill", container)
-    res = ok(playbook(inventory, "takeover.yml", "-e", "failed=" + failed), "takeover.yml")
+    res = ok(playbook(inventory, "takeover.yml", "-e", "failed=" + FAILED), "takeover.yml")
     try:
-        bound = sim.wait_for(lambda: (lambda b: max(b.values()) if len(b) == 2 else None)(
-            dict((e["account"], e["t"]) for e in binds(sim, res["start"], accounts)
-                 if e["peer"].split(":")[0] == peer_ip)), timeout=60, interval=0.1)
+        bound = set_bound_on_peer(sim, res["start"], timeout=60, interval=0.1)
     except TimeoutError:
         bound = None
-    others = [e for e in binds(sim, res["start"]) if not e["account"].startswith("c1")]
+    others = other_clusters_binds(sim, res["start"])
     seconds = float("inf") if bound is None else max(bound, res["end"]) - res["start"]
-    podman("start", container)
-    wait_booted(container)
-    ok(playbook(inventory, "failback.yml", "-e", "node=" + failed), "failback.yml")
-    return seconds, res["cpu"], len(others)
+    fail_back(inventory)
+    return seconds, res["cpu"], others
 
 
 def process_tree(pgid):
@@ -240,32 +260,26 @@ def watchers(inventory_root, sim, clusters, settle=60):
         cpu = sum(after[n][1] - before[n][1] for n in procs) / settle
         rss = sum(after[n][0] for n in procs)
         # a node of cluster 1 killed: the watcher alone takes it over
-        failed, (container, ip) = "c1-a", nodes_of(1)["c1-a"]
-        peer_ip = nodes_of(1)["c1-b"][1]
         killed = time.time()
-        podman("kill", container)
+        podman("kill", nodes_of(1)[FAILED][0])
         log = procs["fleet_c1"][1]
-        while not watcher_decisions(log, "fleet_c1", failed, "takeover"):
+        while not watcher_decisions(log, "fleet_c1", FAILED, "takeover"):
             if time.time() > killed + 300:
                 raise RuntimeError("no takeover decision:\n%s" % open(log).read()[-4000:])
             time.sleep(0.2)
         decided = time.time() - killed
-        bound = sim.wait_for(lambda: (lambda b: max(b.values()) if len(b) == 2 else None)(
-            dict((e["account"], e["t"]) for e in binds(sim, killed, {"c1al1", "c1al2"})
-                 if e["peer"].split(":")[0] == peer_ip)), timeout=300, interval=0.2)
-        others = [e for e in binds(sim, killed) if not e["account"].startswith("c1")]
+        bound = set_bound_on_peer(sim, killed, timeout=300, interval=0.2)
+        others = other_clusters_binds(sim, killed)
     finally:
         for proc, _ in procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, 15)
         for proc, _ in procs.values():
             proc.wait(timeout=60)
-    podman("start", container)
-    wait_booted(container)
-    ok(playbook(inventory, "failback.yml", "-e", "node=" + failed), "failback.yml")
+    fail_back(inventory)
     row = {"watchers": clusters, "watching_after": round(watching, 1), "rss_mib": round(rss / 2 ** 20),
            "cpu_share": round(cpu, 3), "settle": settle, "decided": round(decided, 1),
-           "served": round(bound - killed, 1), "other_binds": len(others)}
+           "served": round(bound - killed, 1), "other_binds": others}
     print(json.dumps(row), flush=True)
     return row
 
