@@ -308,12 +308,13 @@ class Cluster:
 
     def _unreachable_overlay(self, node, fh):
         yaml.safe_dump({"all": {"children": {"kannel_nodes": {"children": {self.name: {
-            "hosts": {node: {"ansible_host": "%s-cut-off-from-the-controller" % node}}}}}}}}, fh)
+            "hosts": {node: {"ansible_connection": "containers.podman.podman",
+                             "ansible_host": "%s-cut-off-from-the-controller" % node}}}}}}}}, fh)
 
     def unreachable_inventory(self, node):
         """An extra inventory (-i after the scenario's) in which the controller cannot reach node:
-        its podman connection names a container that does not exist, as a node cut off from the
-        controller's network looks to Ansible (UNREACHABLE)."""
+        its connection is podman's, to a container that does not exist, as a node cut off from the
+        controller's network looks to Ansible (UNREACHABLE), at once."""
         fd, path = tempfile.mkstemp(prefix="unreachable-%s-" % node, suffix=".yml")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             self._unreachable_overlay(node, fh)

@@ -722,7 +722,7 @@ def test_fault11_isolated_node_gives_up_its_set_before_the_survivor_binds_it(fau
 def fixture_watcher():
     """The real watcher (ansible-rulebook, started with the launcher watcher.yml writes) on the
     controller, for the cases that need it. A controller cut off from north would find it
-    UNREACHABLE; over podman it still reaches it and would fence it there, and quorum would not be
+    UNREACHABLE; over the lab network it still reaches it and would fence it there, and quorum would not be
     tested. So the launcher gets the scenario's inventory with north's connection broken (the role's
     kannel_watcher_inventory; ansible-rulebook takes one inventory, hence a whole directory)."""
     shutil.rmtree(WATCH_DIR, ignore_errors=True)
