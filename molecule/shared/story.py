@@ -6,6 +6,7 @@ Everything is measured from outside, the way an operator or a provider would see
 the simulator's event log (so a bind that lasted 1 ms still counts), serving state from the nodes'
 files and their own status.xml, and operator messages from the playbook output.
 """
+import contextlib
 import http.server
 import json
 import os
@@ -48,8 +49,9 @@ def ssh_vars(repo):
 class Run:
     """One finished playbook run."""
 
-    def __init__(self, rc, out, seconds):
-        self.rc, self.out, self.seconds = rc, out, seconds
+    def __init__(self, rc, out, seconds, report=None):
+        """report: the JSON result the playbook wrote (Cluster.published), else None."""
+        self.rc, self.out, self.seconds, self.report = rc, out, seconds, report
         self.changed = {m.group(1): int(m.group(3)) for m in RECAP.finditer(out)}
 
     def failure_of(self, host):
@@ -68,6 +70,7 @@ class Cluster:
         name: the cluster, when the inventory has several (default: its first)."""
         repo = os.path.dirname(os.path.dirname(scenario_dir))
         self.repo = repo
+        self.scenario = os.path.basename(scenario_dir)
         self.inventory = inventory or os.path.join(scenario_dir, "inventory")
         with open(os.path.join(self.inventory, "hosts.yml"), encoding="utf-8") as fh:
             groups = yaml.safe_load(fh)["all"]["children"]["kannel_nodes"]["children"]
@@ -111,6 +114,19 @@ class Cluster:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=timeout, check=False)
         return Run(proc.returncode, proc.stdout, time.monotonic() - started)
+
+    def published(self, name, *args):
+        """Run playbook `name` (status, takeover, failback) with the JSON result it publishes written
+        to artifacts/NAME-SCENARIO.json (its extra var NAME_file); the run holds it as `report`,
+        None when the run wrote none (a refused run writes none)."""
+        playbook = os.path.splitext(os.path.basename(name))[0]
+        path = os.path.join(self.repo, "artifacts", "%s-%s.json" % (playbook, self.scenario))
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        run = self.playbook(name, "-e", "%s_file=%s" % (playbook, path), *args)
+        with contextlib.suppress(FileNotFoundError), open(path, encoding="utf-8") as fh:
+            run.report = json.load(fh)
+        return run
 
     def playbook_ok(self, name, *args, timeout=600):
         run = self.playbook(name, *args, timeout=timeout)

@@ -211,8 +211,9 @@ def test_failback_refuses_bad_input():
 
 def test_takeover_check_mode_changes_nothing():
     before = CLUSTER.link_counters()
-    run = CLUSTER.playbook_ok("takeover.yml", "--check", "-e", "failed=%s" % WEST)
-    assert "CHECK MODE" in run.out
+    run = CLUSTER.published("takeover.yml", "--check", "-e", "failed=%s" % WEST)
+    assert run.rc == 0 and "CHECK MODE" in run.out, run.out
+    assert run.report["check_mode"] is True and run.report["failed"] == WEST, run.report
     assert "Cluster lock free (check mode: not taken)" in " ".join(run.out.split())
     assert_lock_free()
     CLUSTER.wait_serving(EAST, [EAST], timeout=5)
@@ -266,13 +267,16 @@ def test_refused_failback_gives_the_set_and_its_address_back():
 def test_planned_failback():
     probe = probing(WEST)
     started = time.time()
-    run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % WEST)
+    run = CLUSTER.published("failback.yml", "-e", "node=%s" % WEST)
+    assert run.rc == 0, run.out
     probe.stop_after_accepted(since=time.time())
     seen = record_outage("planned failback (%s home)" % WEST, probe, started, run)
     assert seen["outage"] < run.seconds, seen
     assert_break_before_make(run, WEST, EAST, WEST)
     assert holders(WEST) == {WEST}
-    assert re.search(r"Gap \(set %s not accepting messages\): [0-9.]+ s" % WEST, run.out)
+    gap = run.report["gap_seconds"]
+    assert run.report["node"] == WEST and gap > 0, run.report
+    assert "Gap (set %s not accepting messages): %s s." % (WEST, gap) in run.out, run.out
     CLUSTER.wait_serving(EAST, [EAST])
     CLUSTER.wait_serving(WEST, [WEST])
     assert_served_through(WEST, WEST)
@@ -391,8 +395,9 @@ def test_deploy_during_takeover_keeps_it():
 
 
 def test_failback_check_mode_changes_nothing():
-    run = CLUSTER.playbook_ok("failback.yml", "--check", "-e", "node=%s" % EAST)
-    assert "CHECK MODE" in run.out
+    run = CLUSTER.published("failback.yml", "--check", "-e", "node=%s" % EAST)
+    assert run.rc == 0 and "CHECK MODE" in run.out, run.out
+    assert run.report["check_mode"] is True and run.report["node"] == EAST, run.report
     CLUSTER.wait_serving(WEST, [EAST, WEST], timeout=5)
 
 

@@ -57,7 +57,6 @@ with open(os.path.join(CLUSTER.inventory, "group_vars", "all", "dlr_store.yml"),
     STORE_ADDRESS = yaml.safe_load(_fh)["kannel_dlr_store"]["host"]
 CLIENT_URLS = ClientUrls(WITNESS_HOST, 2798)
 RECEIPTS = Receipts(CLUSTER, CLIENT_URLS)
-STATUS_FILE = os.path.join(CLUSTER.repo, "artifacts", "status-faults.json")
 
 
 class Fault:
@@ -162,22 +161,30 @@ ACCEPTING_PROVIDER_ONLY = pytest.mark.parametrize("provider", ["accept"], indire
 
 
 def takeover(*extra):
-    return CLUSTER.playbook("takeover.yml", "-e", "failed=%s" % NORTH, *extra)
+    """takeover.yml -e failed=north; the run's report is the JSON result it published."""
+    return CLUSTER.published("takeover.yml", "-e", "failed=%s" % NORTH, *extra)
 
 
 def takeover_ok(fault, *extra):
+    """A takeover of north by south that must succeed; returns the run (report: its JSON)."""
     run = takeover(*extra)
     assert run.rc == 0, run.out
-    assert "Takeover of %s by %s done" % (NORTH, SOUTH) in run.out, run.out
+    assert "Takeover of %s by %s done" % (NORTH, SOUTH) in run.out, run.out  # the operator's line
+    assert run.report and (run.report["failed"], run.report["survivor"]) == (NORTH, SOUTH), run.report
+    assert sorted(run.report["served"]) == [NORTH, SOUTH] and run.report["check_mode"] is False, run.report
     fault.notes["takeover_seconds"] = round(run.seconds, 1)
+    fault.notes["fencing"] = run.report["fencing"]
     CLUSTER.wait_serving(SOUTH, [NORTH, SOUTH])
     return run
 
 
 def failback_ok(fault):
-    run = CLUSTER.playbook_ok("failback.yml", "-e", "node=%s" % NORTH)
-    assert "Failback of %s done" % NORTH in run.out, run.out
+    run = CLUSTER.published("failback.yml", "-e", "node=%s" % NORTH)
+    assert run.rc == 0, run.out
+    assert "Failback of %s done" % NORTH in run.out, run.out  # the operator's line
+    assert run.report and (run.report["node"], run.report["survivor"]) == (NORTH, SOUTH), run.report
     fault.notes["failback_seconds"] = round(run.seconds, 1)
+    fault.notes["failback_gap_seconds"] = run.report["gap_seconds"]
     for node in CLUSTER.nodes:
         CLUSTER.wait_serving(node, [node])
     return run
@@ -349,10 +356,9 @@ def test_fault1b_node_taken_over_while_reachable_keeps_its_queued_messages(fault
     time.sleep(32)
     assert CLUSTER.arrivals(queued) == {t: 0 for t in queued}
     assert "DISCARDED" not in CLUSTER.podman("exec", NORTH, "cat", ACCESS_LOG).stdout
-    report = os.path.join(CLUSTER.repo, "artifacts", "status-faults.json")
-    CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % report)
-    with open(report, encoding="utf-8") as fh:
-        sets = {s["set"]: s for s in json.load(fh)["clusters"][0]["sets"]}
+    status = CLUSTER.published("status.yml")
+    assert status.rc == 0, status.out
+    sets = {s["set"]: s for s in status.report["clusters"][0]["sets"]}
     assert [h["node"] for h in sets[NORTH]["held_on"]] == [NORTH], sets[NORTH]
     assert sorted(sets[NORTH]["held_on"][0]["links"]) == sorted(CLUSTER.links[NORTH])
     fault.notes["held_by_fenced_node"] = sets[NORTH]["held_on"][0]["gateway_queued"]
@@ -373,9 +379,9 @@ def test_fault3a_takeover_killed_during_activation_then_rerun(fault):
 
     run = takeover_ok(fault)
     assert "Fencing of %s: done" % NORTH in run.out
-    status = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % os.path.join(
-        CLUSTER.repo, "artifacts", "status-faults.json"))
-    assert "taken over: %s on %s" % (NORTH, SOUTH) in status.out, status.out
+    status = CLUSTER.published("status.yml")
+    assert status.rc == 0 and status.report["verdicts"] == {CLUSTER.name: "taken over"}, status.out
+    assert "taken over: %s on %s" % (NORTH, SOUTH) in status.out, status.out  # the operator's line
     CLUSTER.assert_fenced(NORTH)
     texts += send_each_set(SOUTH)
     ends_normal(fault, texts)
@@ -423,6 +429,7 @@ def test_fault4_takeover_refused_when_the_survivor_is_down_too(fault, survivor_d
 
     run = takeover()
     assert run.rc != 0, run.out
+    assert run.report is None, run.report  # a refused run publishes no result
     assert run.changed.get(NORTH, 0) == 0 and run.changed.get(SOUTH, 0) == 0, run.changed
     fault.notes["refusal_seconds"] = round(run.seconds, 1)
     assert CLUSTER.unit_state(NORTH, BEARERBOX) == "inactive"
@@ -603,21 +610,19 @@ def test_fault8_frozen_node_gives_up_its_set_when_it_resumes(fault, provider):
 
 
 @ACCEPTING_PROVIDER_ONLY
-def test_fault9_frozen_node_with_a_fence_command_never_resumes(fault, provider, monkeypatch):
+def test_fault9_frozen_node_with_a_fence_command_never_resumes(fault, provider):
     texts = send_home()
     CLUSTER.assert_delivered_once(texts)
     assert CLUSTER.podman("pause", NORTH).returncode == 0
-    monkeypatch.setitem(CLUSTER.env, "ANSIBLE_SHOW_CUSTOM_STATS", "1")
     run = takeover_ok(fault, "-e", json.dumps(
         {"kannel_fence_command": "%s %s %s" % (FENCE, NORTH, CLUSTER.address[NORTH])}))
     out = " ".join(run.out.split())
     assert "its fence command (program fence-node) succeeded in" in out, run.out
     assert not quorum_wait_said(run.out), "a fenced node needs no quorum wait"
-    # the AWX artifact (set_stats, shown here as CUSTOM STATS)
-    stats = re.search(r"fence_command_rc: (\d+)", out)
-    assert stats and stats.group(1) == "0", run.out
-    fault.notes["fence_command_seconds"] = float(
-        re.search(r"fence_command_seconds: ([0-9.]+)", out).group(1))
+    report = run.report
+    assert (report["fencing"], report["fenced"], report["fence_command"], report["fence_command_rc"],
+            report["quorum_wait_seconds"]) == ("fence command", True, "fence-node", 0, None), report
+    fault.notes["fence_command_seconds"] = report["fence_command_seconds"]
     assert CLUSTER.container_state(NORTH) in ("exited", "stopped"), CLUSTER.container_state(NORTH)
     texts += send_each_set(SOUTH)
     assert set(fault.watch.overlap_seconds().values()) == {0.0}
@@ -630,7 +635,7 @@ def test_fault9_frozen_node_with_a_fence_command_never_resumes(fault, provider, 
 
 
 @ACCEPTING_PROVIDER_ONLY
-def test_fault9b_hung_bearerbox_is_killed_before_the_survivor_binds(fault, provider, monkeypatch):
+def test_fault9b_hung_bearerbox_is_killed_before_the_survivor_binds(fault, provider):
     """Only north's bearerbox hangs (SIGSTOP): the node answers (SSH, podman exec), its admin port
     accepts and never answers, its provider sessions stay open. The takeover must end them by
     killing the gateway process, confirmed, before anything is activated on south."""
@@ -639,7 +644,6 @@ def test_fault9b_hung_bearerbox_is_killed_before_the_survivor_binds(fault, provi
     pid = main_pid(NORTH)
     hung = time.time()
     CLUSTER.exec_ok(NORTH, "pkill", "-STOP", "-x", "bearerbox")
-    monkeypatch.setitem(CLUSTER.env, "ANSIBLE_SHOW_CUSTOM_STATS", "1")
     run = takeover_ok(fault)
     # north's sessions ended (the kernel closed them) before south's first bind of its accounts
     ends = session_ends(NORTH, NORTH_ACCOUNTS, hung)
@@ -650,13 +654,13 @@ def test_fault9b_hung_bearerbox_is_killed_before_the_survivor_binds(fault, provi
         min(binds.values()) - max(ends.values()), 2)
     assert max(ends.values()) < min(binds.values()), (ends, binds)
     out = " ".join(run.out.split())
-    killed = re.search(r"Fencing of %s: %s answered, but its bearerbox did not; its gateway process "
-                       r"was killed \(unit %s, SIGKILL, confirmed in ([0-9.]+) s\) and started "
-                       r"again with nothing of its set loaded"
-                       % (NORTH, NORTH, re.escape(BEARERBOX)), out)
-    assert killed, run.out
-    fault.notes["kill_confirmed_seconds"] = float(killed.group(1))
-    assert "fencing: gateway stopped" in out and "fenced: true" in out, run.out  # AWX artifact
+    stopped = run.report["gateway_stopped"]
+    assert run.report["fencing"] == "gateway stopped" and run.report["fenced"] is True, run.report
+    assert (stopped["unit"], stopped["signal"]) == (BEARERBOX, "SIGKILL"), stopped
+    fault.notes["kill_confirmed_seconds"] = stopped["seconds"]
+    assert ("Fencing of %s: %s answered, but its bearerbox did not; its gateway process was killed "
+            "(unit %s, SIGKILL, confirmed in %s s) and started again with nothing of its set loaded"
+            % (NORTH, NORTH, BEARERBOX, stopped["seconds"])) in out, run.out
     assert main_pid(NORTH) != pid, "north's hung bearerbox is still there"
     # whatever is left of it resumes: nothing of north's set comes back
     CLUSTER.podman("exec", NORTH, "pkill", "-CONT", "-x", "bearerbox")
@@ -688,7 +692,7 @@ def test_fault10_failing_fence_command_stops_the_takeover(fault, command, said):
     assert "Refused: the fence command of %s (kannel_fence_command, %s" % (NORTH, said) in out, out
     assert "-e takeover_fence_failure_ok=true" in out and "Nothing was activated on %s" % SOUTH in out
     assert "fence-said-secret-1234" not in out, out
-    assert "Takeover of" not in out
+    assert "Takeover of" not in out and run.report is None, run.report
     assert run.changed.get(SOUTH, 0) == 0, run.changed
     assert serving_files() == before
     assert {n: CLUSTER.node_view(n) for n in CLUSTER.nodes} == views
@@ -812,10 +816,10 @@ def test_fault12_dlr_store_down_stalls_both_nodes_and_loses_nothing(fault):
         receipts = sum(len(CLIENT_URLS.calls(RECEIPTS.asked[t])) for t in every)
         fault.notes["receipts_to_clients_while_store_down"] = receipts
         assert receipts == 0
-        status = CLUSTER.playbook_ok("status.yml", "-e", "status_file=%s" % STATUS_FILE)
+        status = CLUSTER.published("status.yml")
+        assert status.rc == 0, status.out
         fault.notes["status_seconds_while_store_down"] = round(status.seconds, 1)
-        with open(STATUS_FILE, encoding="utf-8") as fh:
-            nodes = json.load(fh)["clusters"][0]["nodes"]
+        nodes = status.report["clusters"][0]["nodes"]
         fault.notes["health_while_store_down"] = {n["node"]: n["health"] for n in nodes}
         assert {n["node"]: n["health"] for n in nodes} == dict.fromkeys(CLUSTER.nodes, "degraded"), \
             status.out
