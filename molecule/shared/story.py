@@ -49,9 +49,9 @@ def ssh_vars(repo):
 class Run:
     """One finished playbook run."""
 
-    def __init__(self, rc, out, seconds, report=None):
-        """report: the JSON result the playbook wrote (Cluster.published), else None."""
-        self.rc, self.out, self.seconds, self.report = rc, out, seconds, report
+    def __init__(self, rc, out, seconds):
+        self.rc, self.out, self.seconds = rc, out, seconds
+        self.report = None  # the JSON result the playbook wrote, when run by Cluster.published
         self.changed = {m.group(1): int(m.group(3)) for m in RECAP.finditer(out)}
 
     def failure_of(self, host):
