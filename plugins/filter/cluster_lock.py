@@ -41,8 +41,10 @@ _value:
   description:
     - C(nodes) (held now, in the order taken), C(refused) (null, or C(node), C(msg), C(lock) of
       the refusal), C(unreachable) (nodes not reached or not locked for an error),
-      C(unreachable_why) (the last such error, at most about 200 characters), C(notes)
-      (one line per replaced lock, the node's name then the message).
+      C(unreachable_why) (the last such error, at most about 200 characters), C(not_reached)
+      (per node the connection could not reach, why, at most about 200 characters; the attempt
+      doubles as the node's reachability probe), C(notes) (one line per replaced lock, the node's
+      name then the message).
   type: dict
 """
 
@@ -61,7 +63,8 @@ def node_of(result):
 
 
 def cluster_lock_outcome(results, check_mode=False):
-    out = {"nodes": [], "refused": None, "unreachable": [], "unreachable_why": "", "notes": []}
+    out = {"nodes": [], "refused": None, "unreachable": [], "unreachable_why": "", "not_reached": {},
+           "notes": []}
     for result in results:
         if result.get("skipped"):
             continue
@@ -73,6 +76,8 @@ def cluster_lock_outcome(results, check_mode=False):
         elif result.get("unreachable") or result.get("failed"):
             out["unreachable"].append(node)
             out["unreachable_why"] = shorten(result.get("msg") or "unreachable")
+            if result.get("unreachable"):
+                out["not_reached"][node] = out["unreachable_why"]
         if result.get("replaced"):
             out["notes"].append("%s: %s" % (node, result.get("msg")))
     return out

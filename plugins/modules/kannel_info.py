@@ -71,6 +71,13 @@ options:
         module run (status.yml shows who holds a cluster's lock).
       - A lock file that exists but cannot be read fails the task.
     type: path
+  guard_config:
+    description:
+      - The node's runtime guard configuration (C(cluster-guard.json), written by
+        smsgw.cluster.kannel_node). When given, the guard's record of the peer node is returned as
+        RV(peer_silence), read in the same module run (takeover.yml asks the survivor whether and
+        since when it has not reached the failed node).
+    type: path
   dlr_store:
     description:
       - The cluster's external delivery-report store, as bearerbox.conf names it. bearerbox waits
@@ -205,6 +212,14 @@ lock:
     and C(expired)), or null when the lock is free.
   returned: when O(lock_directory) is given
   type: dict
+peer_silence:
+  description: The runtime guard's record of the peer - C(peer_reachable) (null when not known),
+    C(silent_seconds) (since it last reached the peer, on this node's clock; null when not known)
+    and C(fresh) (false when the guard is not updating its record, or the record or
+    O(guard_config) cannot be read).
+  returned: when O(guard_config) is given
+  type: dict
+  sample: {"peer_reachable": false, "silent_seconds": 12.4, "fresh": true}
 sets:
   description: Per set name, C(state) (C(active), C(passive), C(partial), or C(unknown) when
     unreachable), C(expected_active), C(links) (id -> C(state), C(online_seconds), C(queued),
@@ -233,6 +248,8 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_lock import 
     LockError,
     operator_view,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.guard_node import load_json
+from ansible_collections.smsgw.cluster.plugins.module_utils.guard_runtime import peer_record
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
     KannelAdminDenied,
     KannelAdminError,
@@ -252,6 +269,15 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.service_address impo
 )
 
 
+def guard_peer_record(path):
+    """The runtime guard's record of the peer (its configuration names the record's file)."""
+    try:
+        cfg = load_json(path)
+    except (OSError, ValueError):
+        cfg = {}
+    return peer_record(cfg)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=kannel_admin_argument_spec(
@@ -260,6 +286,7 @@ def main():
             command_password=dict(type="str", no_log=True),
             serving_file=dict(type="path"),
             lock_directory=dict(type="path"),
+            guard_config=dict(type="path"),
             dlr_store=dict(type="dict", options=dict(
                 storage=dict(type="str", required=True, choices=["internal", "redis"]),
                 host=dict(type="str"),
@@ -310,6 +337,8 @@ def main():
                     result["health"] = "degraded"
         if module.params["lock_directory"]:
             result["lock"] = operator_view(ClusterLock(module.params["lock_directory"]).read(), time.time())
+        if module.params["guard_config"]:
+            result["peer_silence"] = guard_peer_record(module.params["guard_config"])
         module.exit_json(**result)
     except LockError as e:
         module.fail_json(msg="cluster lock: %s" % e)

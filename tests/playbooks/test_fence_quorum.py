@@ -18,7 +18,7 @@ QUORUM = {"enabled": True, "seconds": 20, "takeover_wait_seconds": 28}
 
 def run_fence(tmp_path, silence):
     common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    hosts = {"north": dict(common, kannel_node_probe={"reachable": False},
+    hosts = {"north": dict(common, cluster_switch_failed_reachable=False,
                            kannel_model={"peer": "south", "quorum": QUORUM, "fence": {"configured": False}}),
              "south": dict(common, cluster_switch_survivor_checked=True, cluster_switch_silence=silence)}
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))

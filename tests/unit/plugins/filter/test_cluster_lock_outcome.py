@@ -15,7 +15,7 @@ def test_both_nodes_taken():
     out = cluster_lock_outcome([result("east", taken=True, msg="took the cluster lock"),
                                 result("west", taken=True, msg="took the cluster lock")])
     assert out == {"nodes": ["east", "west"], "refused": None, "unreachable": [],
-                   "unreachable_why": "", "notes": []}
+                   "unreachable_why": "", "not_reached": {}, "notes": []}
 
 
 def test_check_mode_holds_nothing():
@@ -37,6 +37,8 @@ def test_unreachable_and_failing_nodes_are_named_with_the_last_reason():
                                 result("west", failed=True, msg="cannot take the lock: EACCES")])
     assert out["unreachable"] == ["east", "west"] and out["nodes"] == []
     assert out["unreachable_why"] == "cannot take the lock: EACCES"
+    # a node that answered but could not be locked was reached: only east is a probe's "down"
+    assert out["not_reached"] == {"east": "ssh: timed out"}
     assert cluster_lock_outcome([result("east", unreachable=True)])["unreachable_why"] == "unreachable"
 
 

@@ -1,5 +1,7 @@
 """kannel_info verdicts on captured status pages."""
+import json
 import socket
+import time
 import threading
 
 import pytest
@@ -15,6 +17,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_health import
     report,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import read_serving
+from ansible_collections.smsgw.cluster.plugins.modules.kannel_info import guard_peer_record
 from fakes import FakeBearerbox, fixture
 
 # mixed.xml: s-online, f-online online; s-dead dead; s-reconn re-connecting; f-noclient
@@ -220,3 +223,18 @@ def test_sets_without_service_address_report_none_and_bad_ones_are_refused():
     assert sets["b"]["service_address"] is None
     _, _, reports = judge(parse_status(fixture("mixed.xml")), {"b": sets["b"]}, None, HOST)
     assert reports["b"]["service_address"] is None
+
+
+def test_the_guards_record_of_the_peer_is_read_through_its_configuration(tmp_path):
+    not_known = {"peer_reachable": None, "fresh": False, "silent_seconds": None}
+    config = tmp_path / "cluster-guard.json"
+    assert guard_peer_record(str(config)) == not_known  # no configuration: nothing known
+    config.write_text("{not json")
+    assert guard_peer_record(str(config)) == not_known
+    state = tmp_path / "guard-state.json"
+    config.write_text(json.dumps({"state_file": str(state), "interval": 1}))
+    assert guard_peer_record(str(config)) == not_known  # the guard has written no record yet
+    now = time.time()
+    state.write_text(json.dumps({"peer_reachable": False, "peer_seen_at": now - 12, "updated_at": now - 1}))
+    got = guard_peer_record(str(config))
+    assert got["peer_reachable"] is False and got["fresh"] is True and 11 < got["silent_seconds"] < 14
