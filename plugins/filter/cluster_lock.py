@@ -42,8 +42,8 @@ _value:
     - C(nodes) (held now, in the order taken), C(refused) (null, or C(node), C(msg), C(lock) of
       the refusal), C(unreachable) (nodes not reached or not locked for an error),
       C(unreachable_why) (the last such error, at most about 200 characters), C(not_reached)
-      (per node the connection could not reach, why, at most about 200 characters; the attempt
-      doubles as the node's reachability probe), C(notes) (one line per replaced lock, the node's
+      (per node the connection could not reach, why, at most about 200 characters; a node not
+      in it was reached, so takeover.yml does not probe it again), C(notes) (one line per replaced lock, the node's
       name then the message).
   type: dict
 """
