@@ -175,12 +175,24 @@ class Cluster:
         return subprocess.run(["podman"] + list(args), env=self.env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
 
-    def ssh_access(self):
-        """Authorise the lab's key on the nodes and record their host keys (scripts/lab ssh-access):
-        then an inventory with ssh_vars() reaches them over SSH, as users reach real hosts."""
-        subprocess.run([os.path.join(self.repo, "scripts", "lab"), "ssh-access"] + self.nodes,
+    def ssh_access(self, nodes=None):
+        """Authorise the lab's key on the nodes (default: all) and record their host keys
+        (scripts/lab ssh-access): then an inventory with ssh_vars() reaches them over SSH, as users
+        reach real hosts. It also forgets the host's neighbour entry of each node and waits until
+        its SSH server answers."""
+        subprocess.run([os.path.join(self.repo, "scripts", "lab"), "ssh-access"] + (nodes or self.nodes),
                        env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=120, check=True)
+
+    def start(self, node):
+        """Start a stopped or killed node's container and wait until it has booted and answers SSH.
+        A container started again may come back with another MAC address while the host's
+        neighbour entry still names the old one: Ansible's SSH connections then time out for up
+        to ~45 s (measured: an AWX failback right after the restart). scripts/lab ssh-access
+        forgets that entry, in the one place the lab does it."""
+        assert self.podman("start", node).returncode == 0
+        self.wait_booted(node)
+        self.ssh_access([node])
 
     def exec_ok(self, node, *argv):
         proc = self.podman("exec", node, *argv)

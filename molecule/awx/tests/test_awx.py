@@ -243,8 +243,7 @@ def test_takeover_job_of_a_killed_node(awx):
 
 
 def test_failback_job(awx):
-    assert CLUSTER.podman("start", NODE_1).returncode == 0
-    CLUSTER.wait_booted(NODE_1)
+    CLUSTER.start(NODE_1)
     CLUSTER.wait_bearerbox_up(NODE_1)
     run = run_ok(awx, "failback.yml", answers(awx, "failback.yml", NODE_1))
     result = run.artifacts["failback"]

@@ -323,8 +323,7 @@ def test_survivor_restart_keeps_serving_both_sets():
 
 
 def test_returning_node_stays_fenced():
-    assert CLUSTER.podman("start", EAST).returncode == 0
-    CLUSTER.wait_booted(EAST)
+    CLUSTER.start(EAST)
     CLUSTER.wait_bearerbox_up(EAST)
     time.sleep(3)  # time to bind, if it were going to
     CLUSTER.assert_fenced(EAST)

@@ -101,7 +101,7 @@ def restore_normal_operation():
         if state == "paused":
             CLUSTER.podman("unpause", node)
         elif state != "running":
-            CLUSTER.podman("start", node)
+            CLUSTER.start(node)
         CLUSTER.wait_booted(node)
         CLUSTER.podman("exec", node, "pkill", "-CONT", "-x", "bearerbox")  # a hung one (fault9b)
     heal_network()
@@ -313,8 +313,7 @@ def test_fault1_killed_node_returns_fenced_and_loses_nothing(fault):
 
     # (i) the container comes back: systemd boots it and the start-up guard keeps it fenced.
     booted = time.time()
-    assert CLUSTER.podman("start", NORTH).returncode == 0
-    CLUSTER.wait_booted(NORTH)
+    CLUSTER.start(NORTH)
     CLUSTER.wait_bearerbox_up(NORTH)
     time.sleep(3)  # time to bind, if it were going to
     CLUSTER.assert_fenced(NORTH)
@@ -405,8 +404,7 @@ def test_fault3b_takeover_killed_after_fencing_was_recorded_then_node_dies(fault
     assert "%s cannot be reached" % NORTH in run.out
     texts += send_each_set(SOUTH)
 
-    assert CLUSTER.podman("start", NORTH).returncode == 0
-    CLUSTER.wait_booted(NORTH)
+    CLUSTER.start(NORTH)
     CLUSTER.wait_bearerbox_up(NORTH)
     time.sleep(3)
     links, boxes = CLUSTER.node_view(NORTH)
@@ -438,8 +436,7 @@ def test_fault4_takeover_refused_when_the_survivor_is_down_too(fault, survivor_d
     # Both come back as after a cold start of the cluster: each serves its own set.
     if survivor_down == "container killed":
         CLUSTER.exec_ok(NORTH, "systemctl", "start", BEARERBOX)
-        assert CLUSTER.podman("start", SOUTH).returncode == 0
-        CLUSTER.wait_booted(SOUTH)
+        CLUSTER.start(SOUTH)
     else:
         assert CLUSTER.unit_state(SOUTH, BEARERBOX) == "inactive"
         for node in CLUSTER.nodes:
@@ -627,8 +624,7 @@ def test_fault9_frozen_node_with_a_fence_command_never_resumes(fault, provider):
     texts += send_each_set(SOUTH)
     assert set(fault.watch.overlap_seconds().values()) == {0.0}
     # powered off for good: it comes back only when started, and then fenced by its start-up guard
-    assert CLUSTER.podman("start", NORTH).returncode == 0
-    CLUSTER.wait_booted(NORTH)
+    CLUSTER.start(NORTH)
     CLUSTER.wait_bearerbox_up(NORTH)
     CLUSTER.assert_fenced(NORTH)
     ends_normal(fault, texts)

@@ -69,7 +69,7 @@ def bring_back(node):
     if CLUSTER.container_state(node) == "paused":
         CLUSTER.podman("unpause", node)
     elif CLUSTER.container_state(node) != "running":
-        assert CLUSTER.podman("start", node).returncode == 0
+        CLUSTER.start(node)
     CLUSTER.wait_booted(node)
     CLUSTER.wait_bearerbox_up(node)
 
