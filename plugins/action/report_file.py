@@ -50,7 +50,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        path = os.path.expanduser(args["path"])
+        path = args["path"]  # type path: ~ already expanded
         error = write_report(path, args["content"])
         # the run's output, not a change to a host: never changed
         result.update(changed=False, path=path)

@@ -43,8 +43,8 @@ _value:
       the refusal), C(unreachable) (nodes not reached or not locked for an error),
       C(unreachable_why) (the last such error, at most about 200 characters), C(not_reached)
       (per node the connection could not reach, why, at most about 200 characters; a node not
-      in it was reached, so takeover.yml does not probe it again), C(notes) (one line per replaced lock, the node's
-      name then the message).
+      in it was reached, so takeover.yml does not probe it again), C(notes) (one line per
+      replaced lock, the node's name then the message).
   type: dict
 """
 

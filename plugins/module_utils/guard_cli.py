@@ -8,7 +8,7 @@ installed by smsgw.cluster.kannel_node as kannel_node_guard_command):
   kannel-cluster-guard smsbox SET    ExecCondition of kannel-smsbox@SET.service (guard_start)
   kannel-cluster-guard watch         kannel-cluster-guard.service, the runtime guard (guard_runtime)
   kannel-cluster-guard peer-silence  JSON {"peer_reachable", "silent_seconds", "fresh"} from the
-                                     runtime guard's state file (guard_runtime.peer_record; takeover.yml
+                                     runtime guard's state file (guard_node.peer_record; takeover.yml
                                      reads the same record with kannel_info's guard_config)
 
 Standard library only, as every module the guard imports: a node has no Ansible."""

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from ansible_collections.smsgw.cluster.plugins.module_utils import atomic_file, serving_record, smsc_active
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_scrub import scrub
@@ -126,3 +127,21 @@ def release_service_addresses(config, serving_sets):
             log("could not release service address %s of set %s: %s"
                 % (where, unserved[entry["address"]], err.strip()))
     return released
+
+
+# what peer_record says when the runtime guard's record cannot be read
+PEER_NOT_KNOWN = {"peer_reachable": None, "fresh": False, "silent_seconds": None}
+
+
+def peer_record(cfg, now=None):
+    """How long this node has not reached its peer, measured on this node's clock; fresh=false
+    when the runtime guard is not updating its state (the survivor's view of a failed node, for
+    takeover.yml: smsgw.cluster.kannel_info's guard_config, or `kannel-cluster-guard peer-silence`)."""
+    try:
+        state = load_json(cfg["state_file"])
+        now = time.time() if now is None else now
+        fresh = now - float(state["updated_at"]) <= 3 * float(cfg["interval"]) + 2
+        return {"peer_reachable": bool(state["peer_reachable"]), "fresh": fresh,
+                "silent_seconds": round(max(0.0, now - float(state["peer_seen_at"])), 1)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return dict(PEER_NOT_KNOWN)

@@ -2,8 +2,7 @@
 # Copyright: SMS gateway cluster maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The runtime guard of a cluster node: `kannel-cluster-guard watch` (kannel-cluster-guard.service)
-and its record of the peer (`peer_record`: `kannel-cluster-guard peer-silence`, and takeover.yml's
-read of the survivor through smsgw.cluster.kannel_info).
+and `kannel-cluster-guard peer-silence` (the runtime guard's record of the peer, guard_node.peer_record).
 
 Every `interval` seconds, the start-up guard's rule while the node runs (a frozen node resumes, a
 cut-off node heals), plus the quorum rule. See watch() for the loop. The runtime guard only ever
@@ -201,25 +200,7 @@ def watch(cfg):
         time.sleep(max(0.0, float(cfg["interval"]) - (time.monotonic() - started)))
 
 
-# what peer_record says when the runtime guard's record cannot be read
-PEER_NOT_KNOWN = {"peer_reachable": None, "fresh": False, "silent_seconds": None}
-
-
-def peer_record(cfg, now=None):
-    """How long this node has not reached its peer, measured on this node's clock; fresh=false
-    when the runtime guard is not updating its state (the survivor's view of a failed node, for
-    takeover.yml: smsgw.cluster.kannel_info's guard_config, or `kannel-cluster-guard peer-silence`)."""
-    try:
-        state = guard_node.load_json(cfg["state_file"])
-        now = time.time() if now is None else now
-        fresh = now - float(state["updated_at"]) <= 3 * float(cfg["interval"]) + 2
-        return {"peer_reachable": bool(state["peer_reachable"]), "fresh": fresh,
-                "silent_seconds": round(max(0.0, now - float(state["peer_seen_at"])), 1)}
-    except (OSError, ValueError, KeyError, TypeError):
-        return dict(PEER_NOT_KNOWN)
-
-
 def peer_silence(cfg):
     """`kannel-cluster-guard peer-silence`: peer_record as one line of JSON."""
-    sys.stdout.write(json.dumps(peer_record(cfg)) + "\n")
+    sys.stdout.write(json.dumps(guard_node.peer_record(cfg)) + "\n")
     return 0

@@ -5,7 +5,7 @@
 A node cut off from its peer and every quorum address gives up its own set after
 kannel_quorum_seconds (its runtime guard). When the takeover could neither reach nor fence it, the
 survivor waits until the node surely has, counted from when the survivor last reached it: the
-survivor's runtime guard records that (``guard_runtime.peer_record``, read by takeover.yml) on the
+survivor's runtime guard records that (``guard_node.peer_record``, read by takeover.yml) on the
 survivor's own clock, so no clock is compared across hosts; the time since it was read only adds
 margin.
 Called by the filter ``smsgw.cluster.quorum_wait`` (role cluster_switch, fence.yml).

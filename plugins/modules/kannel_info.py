@@ -248,8 +248,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_lock import 
     LockError,
     operator_view,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.guard_node import load_json
-from ansible_collections.smsgw.cluster.plugins.module_utils.guard_runtime import peer_record
+from ansible_collections.smsgw.cluster.plugins.module_utils.guard_node import load_json, peer_record
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import (
     KannelAdminDenied,
     KannelAdminError,
