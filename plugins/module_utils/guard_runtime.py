@@ -82,7 +82,7 @@ def read_state(cfg):
         return {}
 
 
-class Watch:
+class RuntimeGuard:
     """One runtime guard: remembers when the peer and a quorum address were last reached."""
 
     def __init__(self, cfg, clock=time.monotonic, wall=time.time):
@@ -181,9 +181,9 @@ class Watch:
 
 
 def watch(cfg):
-    """The runtime guard's loop: Watch.step() every `interval` seconds; it reads serving.json and
+    """The runtime guard's loop: RuntimeGuard.step() every `interval` seconds; it reads serving.json and
     the peer, decides with runtime_verdict(), and applies a give-up with give_up_own_set()."""
-    guard = Watch(cfg)
+    guard = RuntimeGuard(cfg)
     quorum = cfg.get("quorum", {})
     log("watching peer %s every %s s; quorum %s" % (
         cfg["peer"], cfg["interval"], ("on: %s, %s s" % (", ".join(quorum["addresses"]), quorum["seconds"]))

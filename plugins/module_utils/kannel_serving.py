@@ -26,6 +26,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.smsc_active import (
     temp_dir,
     wanted_ids,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.task_error import TaskError
 
 
 # A bearerbox started just now (a deploy's restart) listens within ~0.2 s.
@@ -117,12 +118,22 @@ def arrange_for_start(sets, serve, own_set, active_dir, available_dir, check_mod
 
 
 class Server(object):
-    """The order of operations; managers are made by the factories so unit tests can fake them."""
+    """The order of operations for every caller that changes what a node serves: kannel_serve
+    (deploy, takeover's fence, failback) and the runtime guard giving up its own set
+    (guard_release.release_own_set). Managers are made by the factories (LinkManager,
+    SmsboxManager; fakes in unit tests).
 
-    def __init__(self, sets, serve, own_set, links_factory, smsbox_factory, active_dir=None):
+    links_go_anyway: when the own set's stand-ins cannot be loaded, its links are removed all the
+    same (their queued messages may be lost). The guard's choice: nobody is there to act on a
+    failure, and a bind left open while the peer serves the set is the worse harm. kannel_serve
+    fails instead, and the takeover stops before anything else serves the set."""
+
+    def __init__(self, sets, serve, own_set, links_factory, smsbox_factory, active_dir=None,
+                 links_go_anyway=False):
         self.sets, self.serve, self.own = sets, list(serve), own_set
         self.links_factory, self.smsbox_factory = links_factory, smsbox_factory
-        self.active_dir = active_dir  # None: no sweep (check mode)
+        self.active_dir = active_dir  # None: no sweep (check mode, the guard)
+        self.links_go_anyway = links_go_anyway
         self.steps, self.warnings, self.changed, self.not_online = [], [], False, {}
 
     def step(self, name, target, manager):
@@ -141,12 +152,14 @@ class Server(object):
 
     def run(self):
         unserved = [name for name in sorted(self.sets) if name not in self.serve]
+        # The own set's links go before any smsbox: the provider bind is what must never overlap
+        # with the peer's, and a message its smsbox still accepts waits for the stand-ins. A set
+        # held for the peer is drained, so its smsbox stops first (nothing new to wait for).
+        if self.own in unserved and self.sets[self.own]["links"]:
+            self.hold(self.sets[self.own]["links"])
         for name in unserved:
             if self.sets[name]["smsbox"]:
                 self.step("smsbox-stop", name, self.smsbox_factory(name, "passive"))
-        if self.own in unserved and self.sets[self.own]["links"]:
-            self.step("hold", self.sets[self.own]["links"],
-                      self.links_factory(self.sets[self.own]["links"], "held"))
         passive = self.links_of(name for name in unserved if name != self.own)
         if passive:
             self.step("passive", passive, self.links_factory(passive, "passive"))
@@ -158,6 +171,17 @@ class Server(object):
             if self.sets[name]["smsbox"]:
                 self.step("smsbox-start", name, self.smsbox_factory(name, "active"))
         self.sweep()
+
+    def hold(self, links):
+        try:
+            self.step("hold", links, self.links_factory(links, "held"))
+        except TaskError as e:
+            if not self.links_go_anyway:
+                raise
+            self.warnings.append("the stand-ins of %s could not be loaded (%s): removing the links "
+                                 "anyway; the messages queued for them may be discarded, see "
+                                 "bearerbox's log" % (", ".join(links), e))
+            self.step("passive", links, self.links_factory(links, "passive"))
 
     def sweep(self):
         """Out of active_dir with every file not wanted there now (module_utils/smsc_active.py)."""

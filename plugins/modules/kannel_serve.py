@@ -15,10 +15,11 @@ description:
   - The activation and release steps of takeover, failback and deploy as one module run on the
     node, so a set is unserved only for the time Kannel needs, not for round trips in between.
   - In this order; records the wanted sets in O(serving_file) (the intent, so an interrupted run
-    converges when it is run again); stops the smsbox of every set not served; loads the
-    stand-ins of the node's own links before removing them when its own set is not served
-    (their queued messages stay, see smsgw.cluster.kannel_link C(state=held)); removes the links
-    of the other sets not served (after their queues drained, O(drain_timeout)); loads the links
+    converges when it is run again); when its own set is not served, loads the stand-ins of the
+    node's own links and then removes them (their queued messages stay, see
+    smsgw.cluster.kannel_link C(state=held)), first of all because the provider bind is what must
+    never overlap; stops the smsbox of every set not served; removes the links of the other sets
+    not served (after their queues drained, O(drain_timeout)); loads the links
     of the served sets (one graceful restart); starts their smsboxes; removes from O(active_dir)
     every file that is not a served link's file or a stand-in the own set needs (bearerbox loads
     any file there at its next start, e.g. the temporary file of an interrupted write); then

@@ -66,7 +66,7 @@ def test_a_peer_that_denies_the_status_password_is_not_stalled_by_the_guard(lab,
     lab.start_bearerbox()
     cfg = guard_config(lab, tmp_path, peer_admin_url=lab.admin_url, status_password="old-status-pw")
     serve(cfg, ["node-a"])
-    watch = guard_runtime.Watch(cfg)
+    watch = guard_runtime.RuntimeGuard(cfg)
     assert timed_status(lab) < 0.5
     end = time.monotonic() + 20
     while time.monotonic() < end:  # the runtime loop, at the configured interval
@@ -89,13 +89,14 @@ RUNTIME_GUARD = IN_CHILD + r"""
 import os, signal
 guard_cli.CONFIG = sys.argv[1]
 if sys.argv[2] == "kill-before-remove-smsc":
-    command = guard_release.admin_command
+    from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelAdmin
+    command = KannelAdmin.command
 
-    def admin_command(cfg, name, smsc=None):
+    def admin_command(admin, name, smsc=None):
         if name == "remove-smsc":
             os.kill(os.getpid(), signal.SIGKILL)  # e.g. deploy's handler restarting the guard
-        return command(cfg, name, smsc)
-    guard_release.admin_command = admin_command
+        return command(admin, name, smsc)
+    KannelAdmin.command = admin_command
 sys.exit(guard_cli.main(["kannel-cluster-guard", "watch"]))
 """
 

@@ -4,6 +4,7 @@ start-up guard's file decisions and the runtime guard's (watch) give-ups; the pe
 import http.client
 import json
 import os
+import pathlib
 import socket
 import stat
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 
+import fakes
 import pytest
 
 from ansible_collections.smsgw.cluster.plugins.module_utils import (
@@ -23,7 +25,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils import (
     kannel_gateway,
     kannel_status,
 )
-from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import UrllibFetch
+from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_admin import KannelAdmin, UrllibFetch
 from guard_module import ENTRY_POINT, IN_CHILD, MODULE_UTILS, REPO
 
 # The start-up guard's own question to the peer (the node fixture replaces it: no peer answers).
@@ -232,7 +234,7 @@ def watch(node, monkeypatch):
     def make(quorum=False):
         if quorum:
             cfg["quorum"] = {"enabled": True, "addresses": ["10.0.0.9:22"], "seconds": 10}
-        return guard_runtime.Watch(cfg, clock=clock, wall=lambda: clock.now + 5000.0)
+        return guard_runtime.RuntimeGuard(cfg, clock=clock, wall=lambda: clock.now + 5000.0)
     return cfg, seen, clock, make
 
 
@@ -374,85 +376,135 @@ def test_failed_release_is_retried_at_the_next_step(watch, monkeypatch):
     assert w.step() is None and len(calls) == 2  # done: not again
 
 
-def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(node, monkeypatch):
+class Box(fakes.FakeBearerbox):
+    """node-a's bearerbox as the guard's admin client sees it (tests/unit/plugins/fakes.py:
+    graceful-restart loads what is in the include directory); `events` gets every admin command
+    and, through `systemctl`, every systemctl command, in order. silent: a hung bearerbox (every
+    request times out). kill_at: the admin command the guard dies before."""
+
+    def __init__(self, active, links, events):
+        super(Box, self).__init__(dict((link, "online") for link in links), boxes=["node-a"],
+                                  password="secret-admin")
+        self.active_dir, self.config_links = str(active), {"smsc-placeholder"}
+        self.events, self.silent, self.kill_at = events, False, None
+
+    def __call__(self, url, timeout):
+        if self.silent:
+            raise urllib.error.URLError(socket.timeout("timed out"))
+        path, query = url.split("?")[0].rsplit("/", 1)[-1], url.split("?")[-1]
+        if path != "status.xml":
+            smsc = query.split("smsc=")[1].split("&")[0] if "smsc=" in query else None
+            if (path, smsc) == self.kill_at:
+                raise Killed()
+            self.events.append((path, smsc, files(pathlib.Path(self.active_dir))))
+        return super(Box, self).__call__(url, timeout)
+
+    def systemctl(self, main_pids=(0,)):
+        """subprocess.run for systemctl: the smsbox unit is active and enabled until stopped (then
+        its box leaves); `restart` of bearerbox starts it answering with only the stand-ins."""
+        fake = FakeSystemctl(*main_pids)
+
+        def run(argv, **kw):
+            verb, unit = argv[1], argv[-1]
+            if verb not in ("show", "is-active", "is-enabled"):
+                self.events.append(("systemctl", verb, unit))
+            if verb == "stop" and unit.startswith("kannel-smsbox@"):
+                self.boxes = []
+            if verb == "restart":
+                self.silent = self.down = False
+                self.links = {"smsc-placeholder": "online", "A1.held": "re-connecting",
+                              "A2.held": "re-connecting"}
+                self.order = list(self.links)
+            if verb in ("is-active", "is-enabled") and unit.startswith("kannel-smsbox@"):
+                on = bool(self.boxes)
+                state = ("active" if on else "inactive") if verb == "is-active" else (
+                    "enabled" if on else "disabled")
+                return subprocess.CompletedProcess(argv, 0 if on else 3, state + "\n", "")
+            return fake(argv, **kw)
+        return run
+
+
+@pytest.fixture
+def box(node, monkeypatch):
     cfg, active = node
-    (active / "A1.conf").write_text("group = smsc\n")
-    (active / "A2.conf").write_text("group = smsc\n")
-    (active / "B1.conf").write_text("group = smsc\n")  # held for the peer: stays
-    loaded = {"A1", "A2", "B1", "smsc-placeholder"}
-    events = []
+    for name in ("A1", "A2", "B1"):
+        (active / (name + ".conf")).write_text("group = smsc\n")
+    bearerbox = Box(active, ["A1", "A2", "B1", "smsc-placeholder"], [])
+    monkeypatch.setattr(guard_release, "local_admin", lambda c, timeout=5: KannelAdmin(
+        c["admin_url"], c["admin_password"], timeout, fetch=bearerbox))
+    monkeypatch.setattr(subprocess, "run", bearerbox.systemctl())
+    return cfg, active, bearerbox
 
-    def admin(c, command, smsc=None):
-        events.append((command, smsc, files(active)))
-        if command == "graceful-restart":
-            loaded.update(n[:-len(".conf")] for n in files(active))
-            return "Restarting gracefully....."
-        loaded.discard(smsc)
-        return "SMSC `%s' removed" % smsc
 
-    monkeypatch.setattr(guard_release, "admin_command", admin)
-    monkeypatch.setattr(guard_release, "local_loaded", lambda c: set(loaded))
-    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: events.append(
-        (argv[1], argv[-1], None)) or subprocess.CompletedProcess(argv, 0, ""))
+def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(box, capsys):
+    cfg, active, bearerbox = box
     guard_release.release_own_set(cfg)
-    assert events[0] == ("graceful-restart", None, ["A1.conf", "A1.held.conf", "A2.conf",
-                                                    "A2.held.conf", "B1.conf"])
-    assert events[1:3] == [("remove-smsc", "A1", ["A1.held.conf", "A2.held.conf", "B1.conf"]),
-                           ("remove-smsc", "A2", ["A1.held.conf", "A2.held.conf", "B1.conf"])]
-    assert events[3] == ("disable", "kannel-smsbox@node-a.service", None)
-    assert loaded == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
+    assert bearerbox.events == [
+        ("graceful-restart", None, ["A1.conf", "A1.held.conf", "A2.conf", "A2.held.conf", "B1.conf"]),
+        # each link's file goes before its removal: a reload in between would load it again
+        ("remove-smsc", "A1", ["A1.held.conf", "A2.held.conf", "B1.conf"]),
+        ("remove-smsc", "A2", ["A1.held.conf", "A2.held.conf", "B1.conf"]),
+        ("systemctl", "stop", "kannel-smsbox@node-a.service"),
+        ("systemctl", "disable", "kannel-smsbox@node-a.service")]
+    assert set(bearerbox.links) == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
+    journal = [line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    assert journal == ["copy-config A1.held, A2.held",
+                       "graceful-restart A1.held, A2.held -> Restarting gracefully.....",
+                       "delete-config A1, A2", "remove-smsc A1 -> SMSC `A1' removed",
+                       "remove-smsc A2 -> SMSC `A2' removed", "smsbox node-a: stop",
+                       "smsbox node-a: disable"]
 
 
-def test_release_with_bearerbox_down_leaves_only_stand_in_files(node, monkeypatch):
-    cfg, active = node
-    (active / "A1.conf").write_text("group = smsc\n")
-    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
-    monkeypatch.setattr(guard_release, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
-    systemctl = FakeSystemctl(0)  # bearerbox not running: nothing to kill
-    monkeypatch.setattr(subprocess, "run", systemctl)
+def test_release_with_bearerbox_down_leaves_only_stand_in_files(box, monkeypatch):
+    cfg, active, bearerbox = box
+    bearerbox.down = True  # refused, and systemd has no process of it: nothing to kill
     guard_release.release_own_set(cfg)
-    assert files(active) == ["A1.held.conf", "A2.held.conf"]
-    assert systemctl.commands() == [["systemctl", "disable", "--now", "--quiet",
-                                     "kannel-smsbox@node-a.service"]]
+    assert files(active) == ["A1.held.conf", "A2.held.conf", "B1.conf"]
+    assert bearerbox.events == [("systemctl", "stop", "kannel-smsbox@node-a.service"),
+                                ("systemctl", "disable", "kannel-smsbox@node-a.service")]
 
 
-def test_release_with_bearerbox_hung_kills_its_unit_once_the_link_files_are_out(node, monkeypatch,
+def test_release_with_bearerbox_hung_kills_it_and_goes_on_once_it_answers_again(box, monkeypatch,
                                                                                 capsys):
     # A hung bearerbox (SIGSTOP) keeps its provider sessions whatever its files say: its unit's
-    # processes are killed, after the files are out (systemd restarts it with only the stand-ins).
-    cfg, active = node
-    (active / "A1.conf").write_text("group = smsc\n")
-    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
-    monkeypatch.setattr(guard_release, "admin_command", lambda *a, **k: pytest.fail("no bearerbox to ask"))
-    systemctl = FakeSystemctl(812, 812, 0)
-    seen = []
-    real = systemctl.__call__
-
-    def run(argv, **kw):
-        seen.append((argv[1], files(active)))
-        return real(argv, **kw)
-    monkeypatch.setattr(subprocess, "run", run)
-    cfg["bearerbox_unit"] = "kannel-bearerbox.service"
+    # processes are killed, then it is started again through the start-up guard (only stand-ins).
+    cfg, active, bearerbox = box
+    bearerbox.silent = True
+    monkeypatch.setattr(subprocess, "run", bearerbox.systemctl((812, 812, 0, 900, 0)))
     guard_release.release_own_set(cfg)
-    assert systemctl.commands()[0] == ["systemctl", "kill", "--signal=SIGKILL", "kannel-bearerbox.service"]
-    assert ("kill", ["A1.held.conf", "A2.held.conf"]) in seen
-    assert "killed its unit kannel-bearerbox.service (SIGKILL, processes 812)" in capsys.readouterr().out
+    assert bearerbox.events[:3] == [
+        ("systemctl", "kill", "kannel-bearerbox.service"),
+        ("systemctl", "kill", "kannel-smsbox@node-a.service"),  # it ignores SIGTERM (measured)
+        ("systemctl", "restart", "kannel-bearerbox.service")]
+    assert ("systemctl", "disable", "kannel-smsbox@node-a.service") in bearerbox.events
+    assert "A1" not in bearerbox.links and "A1.conf" not in files(active)
+    out = capsys.readouterr().out
+    assert "killed its unit kannel-bearerbox.service (SIGKILL, processes 812)" in out
+    assert "started again through its start-up guard" in out
 
 
 def test_release_with_bearerbox_that_cannot_be_killed_still_stops_the_smsbox_then_fails(
-        node, monkeypatch):
-    cfg, active = node
-    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
-    systemctl = FakeSystemctl(812)  # never goes
-    monkeypatch.setattr(subprocess, "run", systemctl)
+        box, monkeypatch):
+    cfg, active, bearerbox = box
+    bearerbox.silent = True
+    monkeypatch.setattr(subprocess, "run", bearerbox.systemctl((812,)))  # never goes
     monkeypatch.setattr(kannel_gateway.time, "sleep", lambda s: None)
     clock = iter(range(0, 1000))
     monkeypatch.setattr(kannel_gateway.time, "monotonic", lambda: float(next(clock)))
     with pytest.raises(OSError) as e:
         guard_release.release_own_set(cfg)
     assert "could not be stopped" in str(e.value) and "812" in str(e.value)
-    assert systemctl.commands()[-1][:2] == ["systemctl", "disable"]
-    assert files(active) == ["A1.held.conf", "A2.held.conf"]
+    assert bearerbox.events[-1] == ("systemctl", "disable", "kannel-smsbox@node-a.service")
+    assert files(active) == ["A1.held.conf", "A2.held.conf", "B1.conf"]
+
+
+def test_release_removes_the_links_even_when_their_stand_ins_cannot_be_loaded(box, capsys):
+    cfg, active, bearerbox = box
+    os.unlink(os.path.join(cfg["available_dir"], "A2.held.conf"))  # a node deployed by hand
+    guard_release.release_own_set(cfg)
+    assert not {"A1", "A2"} & set(bearerbox.links)
+    assert "stand-ins of A1, A2 could not be loaded" in capsys.readouterr().out
+    assert bearerbox.events[-1] == ("systemctl", "disable", "kannel-smsbox@node-a.service")
 
 
 def test_peer_status_is_read_with_the_packages_parser(node):
@@ -508,17 +560,15 @@ def test_peer_probe_tells_a_refused_connection_from_silence(node, monkeypatch):
     assert guard_peer.probe_peer(cfg, 1) == (False, None, False)
 
 
-def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, monkeypatch):
+def test_runtime_give_up_releases_the_own_sets_service_address_first(addresses, box,
+                                                                      monkeypatch):
     cfg, fake = addresses
-    order = []
-    monkeypatch.setattr(guard_release, "local_loaded", lambda c: None)
-    monkeypatch.setattr(guard_release, "drop_unserved_link_files", lambda c, s: order.append("links"))
-    monkeypatch.setattr(subprocess, "run", FakeSystemctl(0))
+    _cfg, _active, bearerbox = box
     real = guard_node.release_service_addresses
     monkeypatch.setattr(guard_node, "release_service_addresses",
-                        lambda c, sets: order.append("address") or real(c, sets))
+                        lambda c, sets: bearerbox.events.append("address") or real(c, sets))
     guard_release.release_own_set(cfg)
-    assert order[:2] == ["address", "links"]
+    assert bearerbox.events[0] == "address" and bearerbox.events[1][0] == "graceful-restart"
     # node-a's address went; node-b's (a set this node holds, as far as this call knows) stays
     assert ("10.0.0.35", 24) not in fake.interfaces["eth0"]
     assert ("10.0.0.36", 24) in fake.interfaces["eth0"]
@@ -528,7 +578,7 @@ def test_runtime_step_sweeps_addresses_of_sets_serving_json_does_not_list(addres
     cfg, fake = addresses
     serve(cfg, ["node-a"])
     monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (True, {"node-b"}, False))
-    guard_runtime.Watch(cfg).step()
+    guard_runtime.RuntimeGuard(cfg).step()
     assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}
 
 
@@ -671,7 +721,7 @@ def test_runtime_loop_goes_on_after_an_http_client_error(node, monkeypatch, caps
         if len(steps) == 2:
             raise http.client.BadStatusLine("x")
         raise Stop()
-    monkeypatch.setattr(guard_runtime.Watch, "step", step)
+    monkeypatch.setattr(guard_runtime.RuntimeGuard, "step", step)
     monkeypatch.setattr(time, "sleep", lambda s: None)
     with pytest.raises(Stop):
         guard_runtime.watch(cfg)
@@ -725,50 +775,27 @@ def test_start_up_guard_gives_up_its_own_set_whenever_the_peer_has_it_active(nod
     assert json.load(open(cfg["serving_file"]))["sets"] == []
 
 
-class FakeBearerbox(object):
-    """The admin commands release_own_set sends, on a set of loaded admin-ids (graceful-restart
-    loads what is in the include directory). kill_at: the command the guard dies before."""
-
-    def __init__(self, active, loaded, kill_at=None):
-        self.active, self.loaded, self.kill_at = active, set(loaded), kill_at
-
-    def admin(self, cfg, command, smsc=None):
-        if (command, smsc) == self.kill_at:
-            raise Killed()
-        if command == "graceful-restart":
-            self.loaded.update(n[:-len(".conf")] for n in files(self.active))
-            return "Restarting gracefully....."
-        self.loaded.discard(smsc)
-        return "SMSC `%s' removed" % smsc
-
-
 class Killed(BaseException):
     """Stands for SIGKILL: nothing of the guard's process runs after it."""
 
 
-def test_a_guard_killed_mid_give_up_finishes_it_when_restarted(node, monkeypatch):
-    cfg, active = node
-    for name in ("A1", "A2", "B1"):
-        (active / (name + ".conf")).write_text("group = smsc\n")
+def test_a_guard_killed_mid_give_up_finishes_it_when_restarted(box, monkeypatch):
+    cfg, active, bearerbox = box
     serve(cfg, ["node-a"])
-    box = FakeBearerbox(active, {"A1", "A2", "B1", "smsc-placeholder"}, kill_at=("remove-smsc", "A1"))
-
-    monkeypatch.setattr(guard_release, "admin_command", box.admin)
-    monkeypatch.setattr(guard_release, "local_loaded", lambda c: set(box.loaded))
+    bearerbox.kill_at = ("remove-smsc", "A1")
     monkeypatch.setattr(guard_node, "release_service_addresses", lambda c, s: [])
-    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, ""))
-    # each guard process is a new Watch: the library keeps nothing between them but what is on disk
+    # each guard process is a new RuntimeGuard: the library keeps nothing between them but what is on disk
     monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (True, {"node-a", "node-b"}, False))
     with pytest.raises(Killed):
-        guard_runtime.Watch(cfg).step()
+        guard_runtime.RuntimeGuard(cfg).step()
     assert json.load(open(cfg["serving_file"]))["sets"] == []
-    assert {"A1", "A2"} <= box.loaded  # killed with the links still loaded
+    assert {"A1", "A2"} <= set(bearerbox.links)  # killed with the links still loaded
 
-    box.kill_at = None
+    bearerbox.kill_at = None
     # the peer's answer does not matter any more (e.g. it does not answer now)
     monkeypatch.setattr(guard_peer, "probe_peer", lambda c, t: (False, None, False))
-    guard_runtime.Watch(cfg).step()
-    assert box.loaded == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
+    guard_runtime.RuntimeGuard(cfg).step()
+    assert set(bearerbox.links) == {"A1.held", "A2.held", "B1", "smsc-placeholder"}
     assert json.load(open(cfg["state_file"]))["releasing"] is False
 
 

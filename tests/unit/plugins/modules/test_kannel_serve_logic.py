@@ -51,11 +51,27 @@ def test_takeover_on_the_survivor_only_activates():
                    ("smsbox", "node-a", "active"), ("smsbox", "node-b", "active")]
 
 
-def test_fencing_holds_the_own_set_after_its_smsbox_stopped():
+def test_fencing_holds_the_own_links_before_any_smsbox_stops():
+    # the bind is what must not overlap: the own links go first (their stand-ins keep what an
+    # smsbox still accepts); a set held for the peer is drained, so its smsbox stops before it
     srv, log = server([], "node-a")
     srv.run()
-    assert log == [("smsbox", "node-a", "passive"), ("smsbox", "node-b", "passive"),
-                   ("links", ("A1", "A2"), "held"), ("links", ("B1",), "passive")]
+    assert log == [("links", ("A1", "A2"), "held"), ("smsbox", "node-a", "passive"),
+                   ("smsbox", "node-b", "passive"), ("links", ("B1",), "passive")]
+
+
+def test_a_hold_that_cannot_load_the_stand_ins_fails_unless_the_links_must_go_anyway():
+    srv, log = server([], "node-a", fail="held")
+    with pytest.raises(LinkError):
+        srv.run()
+    assert log == [("links", ("A1", "A2"), "held")]
+
+    srv, log = server([], "node-a", fail="held")
+    srv.links_go_anyway = True  # the runtime guard's choice: nobody is there to act on a failure
+    srv.run()
+    assert log[:3] == [("links", ("A1", "A2"), "held"), ("links", ("A1", "A2"), "passive"),
+                       ("smsbox", "node-a", "passive")]
+    assert "stand-ins of A1, A2 could not be loaded" in srv.warnings[0]
 
 
 def test_failback_on_the_survivor_releases_the_peer_set_and_keeps_its_own():
