@@ -309,6 +309,8 @@ def node_model(me, hv, groups, nodes, settings, guard_interval, redis_defaults):
         'cluster': cluster, 'node': me, 'peer': peer, 'nodes': members,
         'address': hv['kannel_cluster_address'], 'peer_address': nodes[peer]['kannel_cluster_address'],
         'links': model_links, 'sets': sets,
+        # the one definition of a stand-in's id (<link id><suffix>), for the role's templates
+        'held_suffix': HELD_SUFFIX,
         'service_addresses': dict((name, {'address': s['service_address'], 'interface': s['service_interface']})
                                   for name, s in sets.items() if s['service_address'] is not None),
         'quorum': {'enabled': quorum_on(hv), 'addresses': setting['kannel_quorum_addresses'],

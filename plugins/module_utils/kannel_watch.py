@@ -113,9 +113,9 @@ class Watch(object):
         peer_poll = polls[peer]
         seen = poll.seen()
         if poll.denied:
-            return self._say(node, now, "error", seen, "nothing",
-                             "the watcher is misconfigured, not the node: it never takes over "
-                             "on its own configuration error", every_time=True)
+            return self._record_decision(node, now, "error", seen, "nothing",
+                                         "the watcher is misconfigured, not the node: it never takes over "
+                                         "on its own configuration error", every_time=True)
         if not poll.failed:
             was = self.last_said[node]
             why = "answers"
@@ -124,13 +124,13 @@ class Watch(object):
                 if self.failed_for[node] < self.failure_seconds:
                     why += (", shorter than the failure window (%s s): a blip is not a failure"
                             % self.failure_seconds)
-            return self._say(node, now, "ok", seen, "nothing", why)
+            return self._record_decision(node, now, "ok", seen, "nothing", why)
         failing = self.failing_for(node, now)
         seen = "%s for %.0f s" % (seen, failing)
         if failing < self.failure_seconds:
-            return self._say(node, now, "wait", seen, "nothing",
-                             "failing for less than the failure window (%s s); one answer resets it"
-                             % self.failure_seconds)
+            return self._record_decision(node, now, "wait", seen, "nothing",
+                                         "failing for less than the failure window (%s s); one answer resets it"
+                                         % self.failure_seconds)
         record = state.get("takeover") or {}
         blockers = []
         if record.get("result") == "running":
@@ -155,8 +155,8 @@ class Watch(object):
             blockers.append("peer %s is not healthy: %s%s; taking over onto it helps nobody"
                             % (peer, peer_poll.seen(), both))
         if blockers:
-            return self._say(node, now, "hold", seen + "; peer %s: %s" % (peer, peer_poll.seen()),
-                             "nothing", "; ".join(blockers))
+            return self._record_decision(node, now, "hold", seen + "; peer %s: %s" % (peer, peer_poll.seen()),
+                                         "nothing", "; ".join(blockers))
         return self._start_takeover(node, peer, seen, failing, now)
 
     def _start_takeover(self, node, peer, seen, failing, now):
@@ -178,13 +178,13 @@ class Watch(object):
 
         before, after = self.state_file.update(claim)
         if after is before:
-            return self._say(node, now, "hold", seen, "nothing",
-                             "the state changed meanwhile (mode %s): no takeover" % before["mode"])
+            return self._record_decision(node, now, "hold", seen, "nothing",
+                                         "the state changed meanwhile (mode %s): no takeover" % before["mode"])
         attempt = after["takeover"]["attempt"]
-        return self._say(node, now, "takeover", seen + "; peer %s healthy" % peer,
-                         "takeover of %s by %s started (attempt %d, cluster disarmed; the playbook "
-                         "first confirms from %s that %s does not answer)"
-                         % (node, peer, attempt, peer, node), why, attempt=attempt, every_time=True)
+        return self._record_decision(node, now, "takeover", seen + "; peer %s healthy" % peer,
+                                     "takeover of %s by %s started (attempt %d, cluster disarmed; the playbook "
+                                     "first confirms from %s that %s does not answer)"
+                                     % (node, peer, attempt, peer, node), why, attempt=attempt, every_time=True)
 
     def _follow_takeover(self, state, polls, now):
         """Settle a running takeover: served when the survivor serves the node's set; not served
@@ -221,37 +221,38 @@ class Watch(object):
         if after is before:
             return before
         if served:
-            self._say(node, now, "ok" if not polls[node].failed else "hold",
-                      "%s serves %s's set" % (survivor, node),
-                      "recorded takeover attempt %s as served; the cluster stays disarmed"
-                      % record["attempt"],
-                      "no ping-pong: the watcher never fails back; run failback.yml -e node=%s when "
-                      "it is healthy, then watch.yml action=arm" % node, every_time=True)
+            self._record_decision(node, now, "ok" if not polls[node].failed else "hold",
+                                  "%s serves %s's set" % (survivor, node),
+                                  "recorded takeover attempt %s as served; the cluster stays disarmed"
+                                  % record["attempt"],
+                                  "no ping-pong: the watcher never fails back; run failback.yml -e node=%s when "
+                                  "it is healthy, then watch.yml action=arm" % node, every_time=True)
         else:
             self.failing_since[node] = None if polls[node].reachable else now
             refused = after["takeover"].get("refused")
             if refused:
                 # Another run (takeover, failback, deploy) is changing the cluster: not a failure
                 # of the cluster, so stay armed, and try again no sooner than a whole window later.
-                self._say(node, now, "ok" if polls[node].reachable else "wait",
-                          "takeover attempt %s was refused: %s" % (record["attempt"], refused),
-                          "re-armed; %s's failure window starts again (the next attempt, if %s is "
-                          "still down and its set not served, no sooner than %s s from now)"
-                          % (node, node, self.failure_seconds),
-                          "another run holds the cluster lock; it changes the cluster now",
-                          every_time=True)
+                self._record_decision(node, now, "ok" if polls[node].reachable else "wait",
+                                      "takeover attempt %s was refused: %s" % (record["attempt"], refused),
+                                      "re-armed; %s's failure window starts again (the next attempt, if %s is "
+                                      "still down and its set not served, no sooner than %s s from now)"
+                                      % (node, node, self.failure_seconds),
+                                      "another run holds the cluster lock; it changes the cluster now",
+                                      every_time=True)
                 return after
-            self._say(node, now, "ok" if polls[node].reachable else "wait",
-                      "takeover attempt %s ended; %s does not serve %s's set"
-                      % (record["attempt"], survivor, node),
-                      "re-armed; %s's failure window starts again" % node,
-                      "the takeover playbook refused or failed (its output above says why: e.g. the "
-                      "survivor still reaches %s, so only the watcher's path to it is broken)" % node,
-                      every_time=True)
+            self._record_decision(node, now, "ok" if polls[node].reachable else "wait",
+                                  "takeover attempt %s ended; %s does not serve %s's set"
+                                  % (record["attempt"], survivor, node),
+                                  "re-armed; %s's failure window starts again" % node,
+                                  "the takeover playbook refused or failed (its output above says why: e.g. the "
+                                  "survivor still reaches %s, so only the watcher's path to it is broken)" % node,
+                                  every_time=True)
         return after
 
-    def _say(self, node, now, decision, seen, did, why, attempt=None, every_time=False):
-        """Log one line per decision: when it changes (or always for errors and takeovers)."""
+    def _record_decision(self, node, now, decision, seen, did, why, attempt=None, every_time=False):
+        """Log the decision (one line when it changes, every time for errors and takeovers) and
+        keep it in the state file as the last decision (status.yml shows it)."""
         key = (decision, why)
         if every_time or self.last_said[node] != key:
             self.last_said[node] = key
