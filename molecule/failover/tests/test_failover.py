@@ -322,6 +322,18 @@ def test_survivor_restart_keeps_serving_both_sets():
     WATCH.assert_never_bound_twice()
 
 
+def test_status_finds_the_node_that_is_off_with_its_one_read():
+    # east is still off: status.yml reads each node once (the read is the probe), so the read is
+    # what must find east down, within the probe's bound, and the run still succeeds
+    run = CLUSTER.published("status.yml")
+    assert run.rc == 0, run.out
+    assert run.report["verdicts"] == {CLUSTER.name: "taken over"}, run.out
+    nodes = {n["node"]: n for n in run.report["clusters"][0]["nodes"]}
+    assert nodes[EAST]["reachable"] is False and nodes[EAST]["health"] == "down"
+    assert nodes[EAST]["reasons"][0].startswith("%s cannot be reached within 3 s (" % EAST), nodes[EAST]
+    assert nodes[WEST]["reachable"] is True and nodes[WEST]["health"] == "healthy"
+
+
 def test_returning_node_stays_fenced():
     CLUSTER.start(EAST)
     CLUSTER.wait_bearerbox_up(EAST)
