@@ -129,6 +129,10 @@ def release_own_set(cfg):
         server.run()
     finally:
         say_steps(server)
+    if any(step["step"] == "hold" for step in server.steps):
+        # the operator's line (README, fault runbook): where the set's queued messages are now
+        log("loaded stand-ins of %s: messages queued for set %s stay here until failback"
+            % (", ".join(own_set[own]["links"]), own))
     if not_stopped:
         raise OSError(not_stopped)
 

@@ -452,7 +452,9 @@ def test_release_loads_stand_ins_before_it_removes_links_then_stops_the_smsbox(b
                        "graceful-restart A1.held, A2.held -> Restarting gracefully.....",
                        "delete-config A1, A2", "remove-smsc A1 -> SMSC `A1' removed",
                        "remove-smsc A2 -> SMSC `A2' removed", "smsbox node-a: stop",
-                       "smsbox node-a: disable"]
+                       "smsbox node-a: disable",
+                       "loaded stand-ins of A1, A2: messages queued for set node-a stay here until "
+                       "failback"]
 
 
 def test_release_with_bearerbox_down_leaves_only_stand_in_files(box, monkeypatch):
