@@ -54,11 +54,12 @@ def local_loaded(cfg):
         return None
 
 
-def stop_if_unanswering(cfg, admin, own_set, smsbox_unit):
+def stop_if_unanswering(cfg, admin, spec, smsbox_unit):
     """A bearerbox that does not answer may be hung with its sessions open: its unit's processes
     are killed and it is started again through the start-up guard, which loads only what
-    serving.json lists (kannel_serving.stop_unanswering_gateway, as kannel_serve does). Returns
-    why the give-up cannot be confirmed (the processes did not go), or None."""
+    serving.json lists (kannel_serving.stop_unanswering_gateway, as kannel_serve does). spec: the
+    own set's links and smsbox. Returns why the give-up cannot be confirmed (the processes did not
+    go), or None."""
     try:
         admin.status()
         return None
@@ -66,9 +67,9 @@ def stop_if_unanswering(cfg, admin, own_set, smsbox_unit):
         unreachable = e
     try:
         error, stopped = stop_unanswering_gateway(
-            admin, unreachable, [own_set[0]] if own_set[1]["links"] else [], run_subprocess,
+            admin, unreachable, [cfg["node"]] if spec["links"] else [], run_subprocess,
             cfg.get("bearerbox_unit", "kannel-bearerbox.service"),
-            RELEASE_TIMEOUT, smsbox_units=[smsbox_unit] if own_set[1]["smsbox"] else [])
+            RELEASE_TIMEOUT, smsbox_units=[smsbox_unit] if spec["smsbox"] else [])
     except GatewayNotStopped as e:
         not_stopped = "bearerbox does not answer and could not be stopped: %s" % e
         log(not_stopped)
@@ -114,7 +115,7 @@ def release_own_set(cfg):
     own_set = {own: {"links": list(cfg["sets"][own]["links"]), "smsbox": cfg["sets"][own].get("smsbox")}}
     smsbox_unit = "%s%s.service" % (cfg["smsbox_unit_prefix"], own)
     admin = local_admin(cfg)
-    not_stopped = stop_if_unanswering(cfg, admin, (own, own_set[own]), smsbox_unit)
+    not_stopped = stop_if_unanswering(cfg, admin, own_set[own], smsbox_unit)
 
     def links(ids, state):
         return LinkManager(admin, ids, state, cfg["active_dir"], cfg["available_dir"],
@@ -129,8 +130,10 @@ def release_own_set(cfg):
         server.run()
     finally:
         say_steps(server)
-    if any(step["step"] == "hold" for step in server.steps):
-        # the operator's line (README, fault runbook): where the set's queued messages are now
+    steps = [step["step"] for step in server.steps]
+    # the operator's line (README, fault runbook): where the set's queued messages are now; not
+    # when the hold failed and the links were removed without stand-ins (Server said so)
+    if "hold" in steps and "passive" not in steps:
         log("loaded stand-ins of %s: messages queued for set %s stay here until failback"
             % (", ".join(own_set[own]["links"]), own))
     if not_stopped:

@@ -4,7 +4,6 @@ start-up guard's file decisions and the runtime guard's (watch) give-ups; the pe
 import http.client
 import json
 import os
-import pathlib
 import socket
 import stat
 import subprocess
@@ -385,7 +384,7 @@ class Box(fakes.FakeBearerbox):
     def __init__(self, active, links, events):
         super(Box, self).__init__(dict((link, "online") for link in links), boxes=["node-a"],
                                   password="secret-admin")
-        self.active_dir, self.config_links = str(active), {"smsc-placeholder"}
+        self.include, self.active_dir, self.config_links = active, str(active), {"smsc-placeholder"}
         self.events, self.silent, self.kill_at = events, False, None
 
     def __call__(self, url, timeout):
@@ -396,7 +395,7 @@ class Box(fakes.FakeBearerbox):
             smsc = query.split("smsc=")[1].split("&")[0] if "smsc=" in query else None
             if (path, smsc) == self.kill_at:
                 raise Killed()
-            self.events.append((path, smsc, files(pathlib.Path(self.active_dir))))
+            self.events.append((path, smsc, files(self.include)))
         return super(Box, self).__call__(url, timeout)
 
     def systemctl(self, main_pids=(0,)):
@@ -500,12 +499,20 @@ def test_release_with_bearerbox_that_cannot_be_killed_still_stops_the_smsbox_the
     assert files(active) == ["A1.held.conf", "A2.held.conf", "B1.conf"]
 
 
-def test_release_removes_the_links_even_when_their_stand_ins_cannot_be_loaded(box, capsys):
+@pytest.mark.parametrize("why", ["no stand-in file", "bearerbox does not load them"])
+def test_release_removes_the_links_even_when_their_stand_ins_cannot_be_loaded(box, capsys,
+                                                                              monkeypatch, why):
     cfg, active, bearerbox = box
-    os.unlink(os.path.join(cfg["available_dir"], "A2.held.conf"))  # a node deployed by hand
+    if why == "no stand-in file":
+        os.unlink(os.path.join(cfg["available_dir"], "A2.held.conf"))  # a node deployed by hand
+    else:
+        bearerbox.active_dir = None  # its graceful restart loads nothing (a broken file)
+        monkeypatch.setattr(guard_release, "RELEASE_TIMEOUT", 0.5)
     guard_release.release_own_set(cfg)
     assert not {"A1", "A2"} & set(bearerbox.links)
-    assert "stand-ins of A1, A2 could not be loaded" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "stand-ins of A1, A2 could not be loaded" in out
+    assert "stay here until failback" not in out  # no stand-in holds their messages
     assert bearerbox.events[-1] == ("systemctl", "disable", "kannel-smsbox@node-a.service")
 
 
