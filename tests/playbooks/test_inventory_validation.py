@@ -396,3 +396,26 @@ def test_valid_service_addresses_pass_validation(tmp_path):
     inv = mutate(_service_addresses("192.0.2.50/24", "192.0.2.51/24", service_interface="eth1"))
     rc, out, _ = run_deploy(tmp_path, inv)
     assert "Stage 2" in out and "UNREACHABLE" in out, out
+
+
+def _core_error(inv):
+    """A second cluster 'core' with an error of its own (its lock expires too soon)."""
+    _second_cluster(inv)
+    cluster_vars(inv)["kannel_client_sets"]["alpha"].pop("service_address")
+    inv["all"]["children"]["kannel_nodes"]["children"]["core"]["vars"]["kannel_cluster_lock_seconds"] = 60
+
+
+@pytest.mark.parametrize("playbook,extra", [("takeover.yml", "failed=alpha"), ("failback.yml", "node=beta")])
+def test_a_switch_checks_its_own_cluster_against_the_whole_inventory(tmp_path, playbook, extra):
+    # another cluster's own error does not stop a switch of this one, and only its nodes are checked
+    rc, out, _ = run_deploy(tmp_path, mutate(_core_error), playbook, "-e", extra)
+    assert "take the cluster lock" in out and "UNREACHABLE" in out, out
+    assert "kannel_cluster_lock_seconds" not in out and "gamma" not in out, out
+    # the same error in the switched cluster refuses it before any host is contacted
+    rc, out, _ = run_deploy(tmp_path, mutate(_core_error), playbook, "-e", "%s=gamma" % extra.split("=")[0])
+    assert rc != 0 and "kannel_cluster_lock_seconds: 60 is shorter than 300 s" in out, out
+    assert "UNREACHABLE" not in out, out
+    # a conflict with another cluster's node (a shared service address) still refuses it
+    rc, out, _ = run_deploy(tmp_path, mutate(_second_cluster), playbook, "-e", extra)
+    assert rc != 0 and "set 'gamma' of cluster 'core'" in out, out
+    assert "UNREACHABLE" not in out, out
