@@ -398,10 +398,15 @@ def test_valid_service_addresses_pass_validation(tmp_path):
     assert "Stage 2" in out and "UNREACHABLE" in out, out
 
 
-def _core_error(inv):
-    """A second cluster 'core' with an error of its own (its lock expires too soon)."""
+def _second_cluster_apart(inv):
+    """A second cluster 'core' without an error."""
     _second_cluster(inv)
     cluster_vars(inv)["kannel_client_sets"]["alpha"].pop("service_address")
+
+
+def _core_error(inv):
+    """A second cluster 'core' with an error of its own (its lock expires too soon)."""
+    _second_cluster_apart(inv)
     inv["all"]["children"]["kannel_nodes"]["children"]["core"]["vars"]["kannel_cluster_lock_seconds"] = 60
 
 
@@ -418,4 +423,14 @@ def test_a_switch_checks_its_own_cluster_against_the_whole_inventory(tmp_path, p
     # a conflict with another cluster's node (a shared service address) still refuses it
     rc, out, _ = run_deploy(tmp_path, mutate(_second_cluster), playbook, "-e", extra)
     assert rc != 0 and "set 'gamma' of cluster 'core'" in out, out
+    assert "UNREACHABLE" not in out, out
+
+
+def test_status_of_one_cluster_checks_that_cluster_against_the_whole_inventory(tmp_path):
+    rc, out, _ = run_deploy(tmp_path, mutate(_core_error), "status.yml", "-e", "cluster=edge")
+    assert "Status | read every node" in out and "UNREACHABLE" in out, out
+    assert "kannel_cluster_lock_seconds" not in out and "gamma" not in out, out
+    # a name that is no cluster is refused with the valid choices (every node checked for them)
+    rc, out, _ = run_deploy(tmp_path, mutate(_second_cluster_apart), "status.yml", "-e", "cluster=kannel_nodes")
+    assert rc != 0 and "cluster=kannel_nodes: no such cluster in the inventory; valid choices: core, edge" in out, out
     assert "UNREACHABLE" not in out, out
