@@ -430,7 +430,16 @@ def test_status_of_one_cluster_checks_that_cluster_against_the_whole_inventory(t
     rc, out, _ = run_deploy(tmp_path, mutate(_core_error), "status.yml", "-e", "cluster=edge")
     assert "Status | read every node" in out and "UNREACHABLE" in out, out
     assert "kannel_cluster_lock_seconds" not in out and "gamma" not in out, out
-    # a name that is no cluster is refused with the valid choices (every node checked for them)
-    rc, out, _ = run_deploy(tmp_path, mutate(_second_cluster_apart), "status.yml", "-e", "cluster=kannel_nodes")
-    assert rc != 0 and "cluster=kannel_nodes: no such cluster in the inventory; valid choices: core, edge" in out, out
-    assert "UNREACHABLE" not in out, out
+    # a name that is no cluster is refused with every cluster as the valid choices: a group of all
+    # nodes, a group of some, a group of no gateway node, no group at all
+    for name in ("kannel_nodes", "region", "stores", "edeg"):
+        rc, out, _ = run_deploy(tmp_path, mutate(_region_and_stores), "status.yml", "-e", "cluster=" + name)
+        assert rc != 0 and "cluster=%s: no such cluster in the inventory; valid choices: core, edge" % name in out, out
+        assert "UNREACHABLE" not in out, out
+
+
+def _region_and_stores(inv):
+    """Two clusters, a group 'region' holding one of them, and a group 'stores' of no gateway node."""
+    _second_cluster_apart(inv)
+    inv["all"]["children"]["region"] = {"children": {"edge": {}}}
+    inv["all"]["children"]["stores"] = {"hosts": {"store1": dict(UNREACHABLE, ansible_host="127.0.0.1")}}
