@@ -133,12 +133,15 @@ class RuntimeGuard:
     def step(self):
         """One check; returns the reason it gave up the own set, or None."""
         timeout = min(1.0, float(self.cfg["interval"]))
-        serving = guard_node.read_serving(self.cfg)
         reached, peer_sets = self.ask_peer(timeout)
         if reached:
             self.peer_seen = self.quorum_seen = self.clock()  # the peer counts as quorum
         elif self.quorum and quorum_reached(self.quorum, timeout):
             self.quorum_seen = self.clock()
+        # read after the peer and quorum answers, which may wait out their timeouts: a takeover on
+        # this node that writes serving.json and binds the peer's address meanwhile is seen, not
+        # undone by this step's sweep of the addresses of sets serving.json does not list
+        serving = guard_node.read_serving(self.cfg)
         if reached != self.peer_reachable:
             self.peer_reachable = reached
             log("peer %s %s" % (self.cfg["peer"], "answers" if reached else "does not answer"))

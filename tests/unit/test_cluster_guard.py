@@ -591,6 +591,21 @@ def test_runtime_step_sweeps_addresses_of_sets_serving_json_does_not_list(addres
     assert fake.interfaces == {"eth0": [("10.0.0.31", 24), ("10.0.0.35", 24)], "eth1": []}
 
 
+def test_runtime_step_keeps_an_address_a_takeover_bound_while_it_asked_the_dead_peer(addresses,
+                                                                                   monkeypatch):
+    # the failover scenario's takeover of a killed peer lost the set's address once: this step read
+    # serving.json, waited for the dead peer, then swept with what it had read before the takeover
+    cfg, fake = addresses
+    serve(cfg, ["node-a"])
+
+    def peer_dead_meanwhile_taken_over(c, t):
+        serve(cfg, ["node-a", "node-b"])  # takeover.yml on this node: serving.json, then the address
+        return False, None, False
+    monkeypatch.setattr(guard_peer, "probe_peer", peer_dead_meanwhile_taken_over)
+    guard_runtime.RuntimeGuard(cfg).step()
+    assert ("10.0.0.36", 24) in fake.interfaces["eth0"], fake.calls
+
+
 # --- the guard's own faults (issue 19 section 3) -------------------------------------------------
 
 def status_of(links=(), boxes=()):
