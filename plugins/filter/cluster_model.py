@@ -65,14 +65,43 @@ _value:
   type: dict
 """
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_model import fleet_model
 from ansible_collections.smsgw.cluster.plugins.module_utils.cluster_rules import NODE_VARS
+
+# The types of one client set of kannel_client_sets (the role's meta/argument_specs.yml checks
+# that kannel_client_sets is a dict; its keys are the set names, so the sets are checked here).
+CLIENT_SET_SPEC = {
+    "type": "dict", "required": True, "options": {
+        "sendsms_port": {"type": "int", "required": True},
+        "service_address": {"type": "str"},
+        "service_interface": {"type": "str"},
+        "sendsms_interface": {"type": "str"},
+        "sms_services": {"type": "list", "elements": "dict"},
+        "accounts": {"type": "list", "elements": "dict", "required": True, "options": {
+            "username": {"type": "str", "required": True},
+            "password": {"type": "str", "required": True, "no_log": True},
+            "links": {"type": "list", "elements": "str", "required": True},
+            "allowed_ips": {"type": "list", "elements": "str"},
+            "denied_ips": {"type": "list", "elements": "str"},
+            "options": {"type": "dict", "default": {}},
+        }},
+    }}
 
 
 def _read(hostvars, host, names):
     """The variables `names` of one host (one variable merge)."""
     hv = hostvars[host]
     return dict((name, hv[name]) for name in names if name in hv)
+
+
+def client_set_type_errors(client_sets):
+    """ansible-core's argument validation of each client set's types (messages name the set)."""
+    spec = {"kannel_client_sets": {"type": "dict", "required": True,
+                                   "options": dict((name, CLIENT_SET_SPEC) for name in client_sets)}}
+    result = ArgumentSpecValidator(spec).validate({"kannel_client_sets": client_sets})
+    return list(result.error_messages)
 
 
 def cluster_model(hosts, hostvars, groups, settings, node_defaults, redis_defaults):
@@ -87,6 +116,15 @@ def cluster_model(hosts, hostvars, groups, settings, node_defaults, redis_defaul
         for member in groups.get(str(nodes[host].get("kannel_cluster")), []) or []:
             if member not in nodes:
                 nodes[member] = _read(hostvars, member, names)
+    # checked before the rules, which read the sets' fields (the play stops on these as on any error)
+    type_errors = dict((host, client_set_type_errors(nodes[host].get("kannel_client_sets") or {}))
+                       for host in hosts)
+    if any(type_errors.values()):
+        errors = dict((host, found) for host, found in type_errors.items() if found)
+        report = []
+        for host, found in errors.items():
+            report += ["Inventory errors for node %s:" % host] + found
+        return {"errors": errors, "models": {}, "report": report, "summary": []}
     return fleet_model(nodes, groups, hosts, settings, node_defaults, redis_defaults)
 
 

@@ -26,9 +26,16 @@ author:
   - SMS gateway cluster maintainers (@smsgw)
 options:
   cluster:
-    description: Name of the cluster (its inventory group, C(kannel_cluster)).
+    description:
+      - Name of the cluster (its inventory group, C(kannel_cluster)).
+      - One of O(cluster) and O(clusters) is required.
     type: str
-    required: true
+  clusters:
+    description:
+      - Names of several clusters whose states one run reads (O(action=query) only), returned
+        in RV(states); a fleet's status reads every cluster in one module run.
+    type: list
+    elements: str
   state_dir:
     description: Directory of the watcher's state files on this host.
     type: path
@@ -79,12 +86,17 @@ EXAMPLES = r"""
   smsgw.cluster.kannel_watch_state:
     cluster: lab_cluster
   register: watch
+
+- name: Read the watcher's state of several clusters
+  smsgw.cluster.kannel_watch_state:
+    clusters: [site_north, site_south]
+  register: watch_fleet
 """
 
 RETURN = r"""
 state:
   description: The cluster's watcher state after the action (before it, in check mode).
-  returned: always
+  returned: with O(cluster)
   type: dict
   contains:
     mode:
@@ -105,8 +117,13 @@ msg:
   type: str
 recorded:
   description: Whether the state file exists (false - no watcher ever ran or was set for the cluster).
-  returned: always
+  returned: with O(cluster)
   type: bool
+states:
+  description: Each cluster's RV(state) and RV(recorded), by cluster name.
+  returned: with O(clusters)
+  type: dict
+  sample: {"site_north": {"state": {"mode": "armed"}, "recorded": true}}
 refused:
   description: True when the action was refused (resume of a disarmed cluster).
   returned: always
@@ -127,7 +144,8 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.watch_state import (
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            cluster=dict(type="str", required=True),
+            cluster=dict(type="str"),
+            clusters=dict(type="list", elements="str"),
             state_dir=dict(type="path", default="/var/lib/smsgw-watch"),
             action=dict(type="str", default="query",
                         choices=["query", "pause", "resume", "arm", "ended"]),
@@ -136,9 +154,13 @@ def main():
             by=dict(type="str", default="operator"),
         ),
         required_if=[("action", "ended", ["attempt"])],
+        required_one_of=[("cluster", "clusters")],
+        mutually_exclusive=[("cluster", "clusters")],
         supports_check_mode=True,
     )
     p = module.params
+    if p["clusters"] is not None:
+        query_clusters(module)
     store = StateFile(p["state_dir"], p["cluster"])
     result = {"msg": "", "refused": False}
 
@@ -174,6 +196,21 @@ def main():
     if result["refused"]:
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def query_clusters(module):
+    p = module.params
+    if p["action"] != "query":
+        module.fail_json(msg="clusters reads states only (action=query); to %s, name one cluster "
+                             "with cluster" % p["action"])
+    states = {}
+    for cluster in p["clusters"]:
+        store = StateFile(p["state_dir"], cluster)
+        try:
+            states[cluster] = {"state": store.read(), "recorded": store.exists()}
+        except (WatchStateError, ValueError) as e:
+            module.fail_json(msg="%s: %s" % (cluster, e))
+    module.exit_json(changed=False, states=states, msg="%d clusters read" % len(states), refused=False)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,11 @@ def inventory(tmp_path, clusters, broken=None):
                 lines.append("      - {username: %s-client%d, password: secret, links: [%s-l%d]}" % (node, i, node, i))
         (tmp_path / "group_vars" / ("fleet_c%d.yml" % c)).write_text("\n".join(lines) + "\n")
     (tmp_path / "hosts.yml").write_text("\n".join(hosts) + "\n")
+    return inventory_reread(tmp_path)
+
+
+def inventory_reread(tmp_path):
+    """Ansible's view of the inventory written in tmp_path."""
     loader = DataLoader()
     inv = InventoryManager(loader=loader, sources=[str(tmp_path / "hosts.yml")])
     variables = VariableManager(loader=loader, inventory=inv)
@@ -72,3 +77,16 @@ def test_an_error_in_one_cluster_of_many_names_its_nodes_only(tmp_path):
     assert sorted(result["errors"]) == ["c3-a", "c3-b"]
     assert result["errors"]["c3-a"][0] == "kannel_links[0] (id c3-a-l1).port: 0 is not a TCP port"
     assert len(result["models"]) == 8
+
+
+def test_client_set_types_are_checked_before_the_rules_and_name_the_set(tmp_path):
+    inventory(tmp_path, 2)
+    path = tmp_path / "group_vars" / "fleet_c2.yml"
+    path.write_text(path.read_text().replace("    sendsms_port: 13014\n", "    sendsms_port: many\n"))
+    hostvars, groups = inventory_reread(tmp_path)
+    result = run(hostvars, groups)
+    assert result["models"] == {}  # the rules did not run: they read the sets' fields
+    assert sorted(result["errors"]) == ["c2-a", "c2-b"]
+    message = result["errors"]["c2-a"][0]
+    assert "sendsms_port" in message and "kannel_client_sets -> c2-b" in message and "int" in message
+    assert result["report"][0] == "Inventory errors for node c2-a:"
