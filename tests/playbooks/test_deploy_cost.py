@@ -26,8 +26,9 @@ PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
 
 # Tasks of deploy.yml's plays over the nodes that a node with nothing to change evaluates (stage 1's
-# run-once tasks included): 54 before the conditional includes and the parallel lock release.
-DEPLOY_NODE_TASKS = 39
+# run-once tasks included): 54 before the conditional includes and the parallel lock release, 39
+# before the client sets' types moved into the cluster_model filter.
+DEPLOY_NODE_TASKS = 38
 
 
 def run(tmp_path, playbook, inventory, *args):
