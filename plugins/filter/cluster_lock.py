@@ -48,14 +48,9 @@ _value:
   type: dict
 """
 
+from ansible_collections.smsgw.cluster.plugins.module_utils.report_text import shorten
+
 WHY_LENGTH = 200
-
-
-def shorten(text, length=WHY_LENGTH, end="..."):
-    """Jinja's truncate(length): whole words, '...' added, 5 characters of leeway."""
-    if len(text) <= length + 5:
-        return text
-    return text[:length - len(end)].rsplit(" ", 1)[0] + end
 
 
 def node_of(result):
@@ -75,7 +70,7 @@ def cluster_lock_outcome(results, check_mode=False):
             out["refused"] = {"node": node, "msg": result.get("msg"), "lock": result.get("lock")}
         elif result.get("unreachable") or result.get("failed"):
             out["unreachable"].append(node)
-            out["unreachable_why"] = shorten(result.get("msg") or "unreachable")
+            out["unreachable_why"] = shorten(result.get("msg") or "unreachable", WHY_LENGTH)
             if result.get("unreachable"):
                 out["not_reached"][node] = out["unreachable_why"]
         if result.get("replaced"):

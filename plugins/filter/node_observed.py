@@ -48,17 +48,12 @@ _value:
   type: dict
 """
 
-
-def _truncate(text, length=120, end="...", leeway=5):
-    # Jinja's truncate, as the probe's reason used it
-    if len(text) <= length + leeway:
-        return text
-    return text[:length - len(end)].rsplit(" ", 1)[0] + end
+from ansible_collections.smsgw.cluster.plugins.module_utils.report_text import shorten
 
 
 def _unreachable_reason(host, probe_timeout, msg):
     # tasks/probe.yml's wording
-    return "%s cannot be reached within %s s (%s)" % (host, probe_timeout, _truncate(msg or ""))
+    return "%s cannot be reached within %s s (%s)" % (host, probe_timeout, shorten(msg or "", 120))
 
 
 def node_observed(info, probe, host, probe_timeout, placeholder_id):

@@ -1,10 +1,11 @@
 """cluster_lock_outcome: what one looped lock take came to, read from its per-node results."""
 
 from ansible_collections.smsgw.cluster.plugins.filter.cluster_lock import (
+    WHY_LENGTH,
     FilterModule,
     cluster_lock_outcome,
-    shorten,
 )
+from ansible_collections.smsgw.cluster.plugins.module_utils.report_text import shorten
 
 
 def result(node, **fields):
@@ -53,9 +54,9 @@ def test_the_default_loop_variable_is_item():
 
 
 def test_long_reasons_are_cut_as_jinjas_truncate_does():
-    assert shorten("x" * 205) == "x" * 205
+    assert shorten("x" * 205, WHY_LENGTH) == "x" * 205
     long = " ".join(["word"] * 60)
-    cut = shorten(long)
+    cut = cluster_lock_outcome([result("east", unreachable=True, msg=long)])["unreachable_why"]
     assert cut.endswith("...") and len(cut) <= 200 and not cut[:-3].endswith(" ")
 
 
