@@ -20,7 +20,10 @@ description:
     smsgw.cluster.kannel_link C(state=held)), first of all because the provider bind is what must
     never overlap; stops the smsbox of every set not served; removes the links of the other sets
     not served (after their queues drained, O(drain_timeout)); loads the links
-    of the served sets (one graceful restart); starts their smsboxes; removes from O(active_dir)
+    of the served sets (one graceful restart); starts their smsboxes (the own set's smsbox before
+    its links when each of them or its stand-in is loaded, as when it comes back from the peer;
+    a message accepted meanwhile waits for the stand-in, and the clients' gap does not include
+    Kannel starting the links); removes from O(active_dir)
     every file that is not a served link's file or a stand-in the own set needs (bearerbox loads
     any file there at its next start, e.g. the temporary file of an interrupted write); then
     reads the status page once more and judges it as smsgw.cluster.kannel_info does with the
@@ -166,7 +169,9 @@ gateway_stopped:
 steps:
   description: What ran, in order, each with C(step) (C(smsbox-stop), C(hold), C(passive),
     C(active), C(smsbox-start), C(sweep); C(arrange) when bearerbox did not answer), C(target)
-    (links, set or directory) and C(actions) (the admin commands, unit operations and files).
+    (links, set or directory), C(actions) (the admin commands, unit operations and files), and
+    for the steps of links and smsboxes C(started) (seconds from the module's start, as
+    RV(elapsed)) and C(seconds) (how long the step took).
   returned: always
   type: list
   elements: dict
@@ -220,6 +225,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import (
     Server,
     arrange_for_start,
+    held_or_loaded_reader,
     stop_unanswering_gateway,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import read_serving, write_record
@@ -352,7 +358,8 @@ def serve_sets(module, admin, systemctl, sets, serve, recorded, result, started)
                              wait_timeout=p["wait_timeout"], check_mode=module.check_mode)
 
     server = Server(sets, serve, p["own_set"], links_factory, smsbox_factory,
-                    active_dir=None if module.check_mode else p["active_dir"])
+                    active_dir=None if module.check_mode else p["active_dir"],
+                    held_or_loaded=held_or_loaded_reader(admin), started=started)
 
     def done_so_far():
         return dict(result, changed=server.changed or recorded, steps=server.steps)

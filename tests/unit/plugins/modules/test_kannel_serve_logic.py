@@ -8,6 +8,7 @@ from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_links import 
 from ansible_collections.smsgw.cluster.plugins.module_utils.kannel_serving import (
     Server,
     arrange_for_start,
+    held_or_loaded_reader,
     stop_unanswering_gateway,
 )
 from ansible_collections.smsgw.cluster.plugins.module_utils.serving_record import write_record
@@ -32,7 +33,7 @@ class FakeManager(object):
         return {"not_online": self.not_online}
 
 
-def server(serve, own, fail=None, not_online=None):
+def server(serve, own, fail=None, not_online=None, held_or_loaded=None):
     log = []
 
     def links(ids, state):
@@ -41,7 +42,7 @@ def server(serve, own, fail=None, not_online=None):
 
     def smsbox(name, state):
         return FakeManager(log, "smsbox", name, state)
-    return Server(SETS, serve, own, links, smsbox), log
+    return Server(SETS, serve, own, links, smsbox, held_or_loaded=held_or_loaded), log
 
 
 def test_takeover_on_the_survivor_only_activates():
@@ -80,6 +81,51 @@ def test_failback_on_the_survivor_releases_the_peer_set_and_keeps_its_own():
     assert log == [("smsbox", "node-a", "passive"), ("links", ("A1", "A2"), "passive"),
                    ("links", ("B1",), "active"), ("smsbox", "node-b", "active")]
     assert [s["step"] for s in srv.steps] == ["smsbox-stop", "passive", "active", "smsbox-start"]
+
+
+def test_failback_on_the_home_node_starts_the_smsbox_first_when_the_stand_ins_wait():
+    # its links' stand-ins are loaded: a message accepted now waits for one, then moves to its link
+    asked = []
+    srv, log = server(["node-a"], "node-a", held_or_loaded=lambda links: asked.append(links) or True)
+    srv.run()
+    assert log == [("smsbox", "node-b", "passive"), ("links", ("B1",), "passive"),
+                   ("smsbox", "node-a", "active"), ("links", ("A1", "A2"), "active")]
+    assert asked == [["A1", "A2"]]
+    assert [s["step"] for s in srv.steps] == ["smsbox-stop", "passive", "smsbox-start", "active"]
+    # each step says when it started and how long it took, for failback's gap
+    assert all(s["started"] >= 0 and s["seconds"] >= 0 for s in srv.steps), srv.steps
+
+
+def test_without_the_stand_ins_the_smsbox_waits_for_the_links():
+    # Kannel refuses (403 Not routable) a message that no loaded link may take
+    srv, log = server(["node-a"], "node-a", held_or_loaded=lambda links: False)
+    srv.run()
+    assert log[-2:] == [("links", ("A1", "A2"), "active"), ("smsbox", "node-a", "active")]
+
+
+def test_the_peer_set_is_never_accepted_before_its_links():
+    # a survivor has no stand-ins for the peer's links (its own are loaded: its smsbox runs)
+    srv, log = server(["node-a", "node-b"], "node-b", held_or_loaded=lambda links: True)
+    srv.run()
+    assert log == [("smsbox", "node-b", "active"), ("links", ("A1", "A2", "B1"), "active"),
+                   ("smsbox", "node-a", "active")]
+
+
+def test_held_or_loaded_reads_the_status_page_once_per_question():
+    class Admin(object):
+        def __init__(self, loaded):
+            self.loaded, self.reads = loaded, 0
+
+        def status(self):
+            self.reads += 1
+            if self.loaded is None:
+                raise KannelUnreachable("connection refused")
+            return {"links": [{"admin_id": i, "id": i.split(".")[0]} for i in self.loaded]}
+
+    admin = Admin(["A1", "A2.held", "B1"])
+    assert held_or_loaded_reader(admin)(["A1", "A2"]) is True and admin.reads == 1
+    assert held_or_loaded_reader(Admin(["A1"]))(["A1", "A2"]) is False
+    assert held_or_loaded_reader(Admin(None))(["A1"]) is False
 
 
 def test_a_failed_release_stops_before_anything_is_activated():
