@@ -13,7 +13,9 @@ on fresh nodes (timed) and again with nothing to change (timed), then `runs` tim
      the process start to the last of node-a's links bound from node-b at the simulator (or the
      playbook's end, whichever is later), with a per-stage breakdown from the plays' timestamps
      and the peak resident memory of the controller (ansible-playbook and its workers, summed);
-  2. failback: node-a started again, `failback.yml -e node=node-a` timed, gap as it reports it;
+  2. failback: node-a started again, `failback.yml -e node=node-a` timed, gap as it reports it,
+     and as a client of node-a's set saw it: one sendsms to each node every 50 ms, the longest
+     time between two accepted ones;
   3. naive: node-a killed again, benchmarks/naive_takeover.yml (one uri request per link), timed
      the same way; then undone (links removed on node-b, node-a started).
 The figures of each connection are kept in benchmarks/results/takeover-<connection>.json; --write
@@ -29,8 +31,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from benchlib import BIN, CONNECTIONS, REPO, arguments, connection_vars, machine, publish, stats
+from story import ClientProbe
 
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
@@ -181,6 +187,34 @@ def kill_failed_node(sim):
         sim.kick(account)
 
 
+class SetClient(object):
+    """What story.ClientProbe needs of a cluster: a send as the first client of a set of
+    write_inventory's, to a node's sendsms port."""
+
+    def __init__(self, set_name):
+        self.sets = {set_name: {"sendsms_port": dict(zip(sorted(NODES), (13013, 13014)))[set_name],
+                                "accounts": [{"username": "client-" + set_name,
+                                              "password": "cl-" + set_name}]}}
+
+    def send_to(self, host, set_name, note=None, timeout=10):
+        query = urllib.parse.urlencode({"username": self.sets[set_name]["accounts"][0]["username"],
+                                        "password": self.sets[set_name]["accounts"][0]["password"],
+                                        "from": "BENCH", "to": "+4790000001", "text": note or "probe"})
+        url = "http://%s:%d/cgi-bin/sendsms?%s" % (host, self.sets[set_name]["sendsms_port"], query)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return resp.status, resp.read().decode(), note
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode(), note
+
+
+def clients_gap(probes, since):
+    """The longest time between two accepted sends (their starts), over the sends to every node:
+    no node accepted the set's clients in between (to within a probe period)."""
+    accepted = sorted(a[0] for p in probes for a in p.snapshot() if a[0] >= since and a[2])
+    return round(max((b - a for a, b in zip(accepted, accepted[1:])), default=0.0), 2)
+
+
 def until(bound, res):
     """Seconds from the playbook's start until the links were bound (or it ended, if later);
     infinity when they were not all bound."""
@@ -246,10 +280,15 @@ def one_size(size, runs, sim, connection):
                "online_after_end": until(bound, res) - (res["end"] - res["start"])}
 
         restart_failed_node()
+        probes = [ClientProbe(SetClient(FAILED), FAILED, address, period=0.05, timeout=1.0).start()
+                  for _container, address in NODES.values()]
         back = ok(playbook(inventory, "failback.yml", "-e", "node=" + FAILED), "failback.yml")
+        for probe in probes:
+            probe.stop_after_accepted(since=back["end"])
         gap = re.search(r"Gap \(set \S+ not accepting messages\): ([0-9.]+) s", back["out"])
         row["failback"] = back["end"] - back["start"]
         row["gap"] = float(gap.group(1)) if gap else None
+        row["clients_gap"] = clients_gap(probes, back["start"])
 
         kill_failed_node(sim)
         naive = ok(playbook(inventory, os.path.join("benchmarks", "naive_takeover.yml"),
@@ -258,11 +297,11 @@ def one_size(size, runs, sim, connection):
         row["naive"] = until(wait_bound(sim, failed_links, survivor_ip, naive["start"]), naive)
         undo_naive(inventory, failed_links)
         rows.append(row)
-        print("N=%d run %d: takeover %.2fs (playbook %.2fs) %s; failback %.2fs gap %s; naive "
-              "%.2fs; ratio %.1f; controller peak %.0f MiB"
+        print("N=%d run %d: takeover %.2fs (playbook %.2fs) %s; failback %.2fs gap %s (clients "
+              "saw %s); naive %.2fs; ratio %.1f; controller peak %.0f MiB"
               % (size, run + 1, row["ours"], row["playbook"],
                  ", ".join("%s %.2f" % kv for kv in row["stages"].items()), row["failback"],
-                 row["gap"], row["naive"], row["naive"] / row["ours"], row["peak_rss"] / 2**20),
+                 row["gap"], row["clients_gap"], row["naive"], row["naive"] / row["ours"], row["peak_rss"] / 2**20),
               flush=True)
     return {"size": size, "deploy": deploy["end"] - deploy["start"],
             "deploy_unchanged": again["end"] - again["start"], "rows": rows}
@@ -310,7 +349,7 @@ def render(measured):
         lines.append("- `%s`: %s; %d run(s) per size; measured %s." % (
             c, measured[c]["machine"], measured[c]["runs"], measured[c]["date"]))
     lines += ["", "| links per node | connection | takeover (ours) | naive uri loop | naive / ours "
-              "| failback | gap of the returned set | controller peak RSS | deploy.yml, fresh "
+              "| failback | gap of the returned set (as a client saw it) | controller peak RSS | deploy.yml, fresh "
               "nodes | deploy.yml, nothing to change |",
               "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     # one row per size and connection, sizes together
@@ -322,7 +361,9 @@ def render(measured):
             size, c, stats([x["ours"] for x in rows]), stats([x["naive"] for x in rows]),
             stats([x["naive"] / x["ours"] for x in rows], "%.1f"),
             stats([x["failback"] for x in rows]),
-            stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0]),
+            stats([x["gap"] for x in rows if x["gap"] is not None] or [0.0])
+            + (" (%s)" % stats([x["clients_gap"] for x in rows if x.get("clients_gap") is not None])
+               if any(x.get("clients_gap") is not None for x in rows) else ""),
             stats([x["peak_rss"] / 2**20 for x in rows], "%.0f"), r["deploy"],
             "%.0f s" % r["deploy_unchanged"] if "deploy_unchanged" in r else "-"))
     names = ["start-up", "checks", "fencing", "activation", "confirmation"]
