@@ -197,6 +197,14 @@ queues:
   description: Queue figures from the confirmation read, as smsgw.cluster.kannel_info's C(queues).
   returned: when bearerbox answered
   type: dict
+links:
+  description: The links loaded, from the confirmation read, as smsgw.cluster.kannel_info's C(links).
+  returned: when bearerbox answered
+  type: list
+boxes:
+  description: The boxes connected, from the confirmation read, as smsgw.cluster.kannel_info's C(boxes).
+  returned: when bearerbox answered
+  type: list
 elapsed:
   description: Seconds the task took.
   returned: always
@@ -369,7 +377,8 @@ def serve_sets(module, admin, systemctl, sets, serve, recorded, result, started)
         confirmation = report(admin, sets, serve)
         return dict(done_so_far(), bearerbox_running=True, not_online=server.not_online,
                     health=confirmation["health"], reasons=confirmation["reasons"],
-                    sets=confirmation["sets"], queues=confirmation["queues"])
+                    sets=confirmation["sets"], queues=confirmation["queues"],
+                    links=confirmation["links"], boxes=confirmation["boxes"])
 
     run_and_exit(module, server, started, run=serve_and_confirm, fields=done_so_far)
 
