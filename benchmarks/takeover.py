@@ -31,12 +31,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from benchlib import BIN, CONNECTIONS, REPO, arguments, connection_vars, machine, publish, stats
-from story import ClientProbe
+from story import ClientProbe, Cluster
 
 
 sys.path.insert(0, os.path.join(REPO, "lab"))
@@ -188,24 +185,14 @@ def kill_failed_node(sim):
 
 
 class SetClient(object):
-    """What story.ClientProbe needs of a cluster: a send as the first client of a set of
-    write_inventory's, to a node's sendsms port."""
+    """What story.ClientProbe needs of a cluster, for an inventory of write_inventory's: the
+    client sets it wrote and story.Cluster's own send (as the first client of a set)."""
+    send_to = Cluster.send_to
 
-    def __init__(self, set_name):
-        self.sets = {set_name: {"sendsms_port": dict(zip(sorted(NODES), (13013, 13014)))[set_name],
-                                "accounts": [{"username": "client-" + set_name,
-                                              "password": "cl-" + set_name}]}}
-
-    def send_to(self, host, set_name, note=None, timeout=10):
-        query = urllib.parse.urlencode({"username": self.sets[set_name]["accounts"][0]["username"],
-                                        "password": self.sets[set_name]["accounts"][0]["password"],
-                                        "from": "BENCH", "to": "+4790000001", "text": note or "probe"})
-        url = "http://%s:%d/cgi-bin/sendsms?%s" % (host, self.sets[set_name]["sendsms_port"], query)
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                return resp.status, resp.read().decode(), note
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode(), note
+    def __init__(self, inventory):
+        with open(os.path.join(inventory, "group_vars", "lab_cluster", "main.yml")) as f:
+            self.sets = json.load(f)["kannel_client_sets"]
+        self.name, self.sent = "bench", []
 
 
 def clients_gap(probes, since):
@@ -280,7 +267,7 @@ def one_size(size, runs, sim, connection):
                "online_after_end": until(bound, res) - (res["end"] - res["start"])}
 
         restart_failed_node()
-        probes = [ClientProbe(SetClient(FAILED), FAILED, address, period=0.05, timeout=1.0).start()
+        probes = [ClientProbe(SetClient(inventory), FAILED, address, period=0.05, timeout=1.0).start()
                   for _container, address in NODES.values()]
         back = ok(playbook(inventory, "failback.yml", "-e", "node=" + FAILED), "failback.yml")
         for probe in probes:
