@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark: a fleet of 1, 5 and 10 two-node clusters in one inventory, over SSH on the lab.
 
-    .venv/bin/python benchmarks/fleet.py [--sizes 1,5,10] [--runs 1] [--write]
+    .venv/bin/python benchmarks/fleet.py [--sizes 1,5,10] [--write]
     .venv/bin/python benchmarks/fleet.py --up N      # only make the fleet's containers + inventory
     .venv/bin/python benchmarks/fleet.py --down      # remove the fleet's containers
+    .venv/bin/python benchmarks/fleet.py --floor --sizes 1,10 [--runs 3]
 
 Lab containers `fleet-cN-a` / `fleet-cN-b` (image localhost/smsgw-lab-debian12, network smsgw-lab,
 10.213.74.100 + 2(N-1) and + 1), reached over SSH with the lab's key as real hosts. One provider
@@ -21,6 +22,12 @@ cluster (`smsgw-watch CLUSTER`, written by watcher.yml; the witness is this cont
 at once. Measured: their memory (RSS of every process of each watcher) and CPU on the witness while
 they watch a healthy fleet, then a node of cluster 1 killed -> the watcher's takeover decision and
 -> the last of its links bound from the peer (target: the single-cluster worst case, 45 s).
+
+--floor measures what the playbooks are compared with: benchmarks/fleet_floor.yml, a play with one
+module run per node (`ping`) alone and after the inventory check, next to deploy with nothing to
+change and status.yml, each run --runs times, sizes alternating, after an untimed deploy of each
+size (quick on a fleet kept with --keep). Besides wall-clock and the controller's CPU it reports the
+whole machine's busy CPU seconds (/proc/stat): on the lab the nodes run on the controller's cores.
 """
 import argparse
 import json
@@ -40,6 +47,7 @@ SECTION = "## Fleets: 1, 5 and 10 clusters in one inventory"
 # Each fleet size's row, kept across runs (a size can be measured again alone: --sizes 10)
 RESULTS = os.path.join(REPO, "benchmarks", "results", "fleet.json")
 SIM_LISTEN = ("10.213.74.1", 2790)
+FLOOR = os.path.join(REPO, "benchmarks", "fleet_floor.yml")
 IMAGE = "localhost/smsgw-lab-debian12"
 CAPS = "SYS_PTRACE,NET_ADMIN,NET_RAW"
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
@@ -151,6 +159,40 @@ def playbook(inventory, name, *args):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"rc": proc.returncode, "out": proc.stdout, "start": start, "end": end, "cpu": cpu}
+
+
+def busy_seconds():
+    """CPU seconds every core of this machine has spent busy since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def floor(sizes, runs):
+    """The floor runs and the two common playbooks, sizes alternating -> the rows' markdown."""
+    inventories = dict((n, os.path.join(write_inventory(n), "hosts.yml")) for n in sizes)
+    for n in sizes:  # so that "nothing to change" is true
+        ok(playbook(inventories[n], "deploy.yml"), "deploy of %d clusters" % n)
+    cases = (("one module run per node (`ping`)", [FLOOR, "--skip-tags", "validate"]),
+             ("inventory check + one module run per node", [FLOOR]),
+             ("deploy.yml, nothing to change", ["deploy.yml"]),
+             ("status.yml", ["status.yml"]))
+    seen = dict(((what, n), []) for what, _ in cases for n in sizes)
+    for _ in range(runs):
+        for what, args in cases:
+            for n in sizes:
+                before = busy_seconds()
+                res = ok(playbook(inventories[n], *args), "%s on %d clusters" % (what, n))
+                seen[what, n].append((res["end"] - res["start"], res["cpu"], busy_seconds() - before))
+    first = sizes[0]
+    lines = ["| run | %s | ratio wall |" % " | ".join("%d clusters (%d nodes)" % (n, 2 * n) for n in sizes),
+             "| --- |%s --- |" % (" --- |" * len(sizes))]
+    for what, _ in cases:
+        cells = [" ; ".join("%.1f / %.1f / %.1f" % r for r in seen[what, n]) for n in sizes]
+        med = dict((n, sorted(r[0] for r in seen[what, n])[len(seen[what, n]) // 2]) for n in sizes)
+        ratio = ", ".join("%.1fx" % (med[n] / med[first]) for n in sizes[1:])
+        lines.append("| %s | %s | %s |" % (what, " | ".join(cells), ratio))
+    return "\n".join(lines)
 
 
 def ok(res, what):
@@ -356,6 +398,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the containers after the benchmark")
     ap.add_argument("--watcher", action="store_true",
                     help="on the largest fleet: one watcher per cluster, their cost and a takeover by one")
+    ap.add_argument("--floor", action="store_true",
+                    help="on deployed fleets: one module run per node against deploy and status")
+    ap.add_argument("--runs", type=int, default=2, help="--floor: runs of each case (default %(default)s)")
     ap.add_argument("--reuse", action="store_true",
                     help="keep deployed fleet containers and skip the first deploys (measured before)")
     a = ap.parse_args()
@@ -367,12 +412,19 @@ def main():
         print(write_inventory(a.up))
         return
     sizes = [int(x) for x in a.sizes.split(",")]
-    if not a.reuse:
+    if not (a.reuse or a.floor):
         down()  # a first deploy on fresh containers
     up(max(sizes))  # the simulator's address exists once a container is on the network
     sim = smsc_sim.SmscSimulator(listen=SIM_LISTEN, control=None, accounts=None,
                                  events_path=os.path.join(REPO, ".lab", "bench-fleet-events.jsonl"))
     sim.start()
+    if a.floor:
+        try:
+            print("wall-clock s / controller CPU s / busy CPU s of the whole machine; " + machine())
+            print(floor(sizes, a.runs))
+        finally:
+            sim.stop()
+        return
     try:
         for n in sizes:
             one_size(n, sim, a.reuse, watch=a.watcher and n == max(sizes))
