@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -189,7 +190,7 @@ def floor(sizes, runs):
              "| --- |%s --- |" % (" --- |" * len(sizes))]
     for what, _ in cases:
         cells = [" ; ".join("%.1f / %.1f / %.1f" % r for r in seen[what, n]) for n in sizes]
-        med = dict((n, sorted(r[0] for r in seen[what, n])[len(seen[what, n]) // 2]) for n in sizes)
+        med = dict((n, statistics.median(r[0] for r in seen[what, n])) for n in sizes)
         ratio = ", ".join("%.1fx" % (med[n] / med[first]) for n in sizes[1:])
         lines.append("| %s | %s | %s |" % (what, " | ".join(cells), ratio))
     return "\n".join(lines)
